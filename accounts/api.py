@@ -1,0 +1,182 @@
+"""The /api/auth/ endpoints: thin views over accounts.services."""
+
+from django.conf import settings
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import AuthenticationFailed, Throttled, ValidationError
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+
+from accounts import services, tokens
+from accounts.bearer import WWW_AUTHENTICATE
+from accounts.permissions import IsPerson
+from accounts.selectors import user_get
+from accounts.throttles import LoginPerEmailThrottle, LoginPerIpThrottle, RefreshPerIpThrottle
+from activity.actor import Actor, client_ip
+from parsalink.exceptions import ServiceUnavailable
+from parsalink.serializers import StrictSerializer
+
+
+class LoginInput(StrictSerializer):
+    email = serializers.EmailField(max_length=254)
+    password = serializers.CharField(max_length=settings.PASSWORD_MAX_LENGTH, trim_whitespace=False)
+
+
+class RefreshInput(StrictSerializer):
+    refresh = serializers.CharField(max_length=4096)
+
+
+class PasswordInput(StrictSerializer):
+    currentPassword = serializers.CharField(
+        max_length=settings.PASSWORD_MAX_LENGTH, trim_whitespace=False
+    )
+    newPassword = serializers.CharField(
+        max_length=settings.PASSWORD_MAX_LENGTH, trim_whitespace=False
+    )
+
+
+class UserOutput(serializers.Serializer):
+    id = serializers.CharField()
+    email = serializers.EmailField()
+    firstName = serializers.CharField(source="first_name")
+    lastName = serializers.CharField(source="last_name")
+    workspaceId = serializers.CharField(source="workspace_id")
+
+
+class TokenPairOutput(serializers.Serializer):
+    access = serializers.CharField()
+    refresh = serializers.CharField()
+
+
+LoginOutput = inline_serializer(
+    "LoginOutput",
+    {"access": serializers.CharField(), "refresh": serializers.CharField(), "user": UserOutput()},
+)
+
+
+def _pair(pair: tokens.TokenPair) -> dict:
+    return {"access": pair.access, "refresh": pair.refresh}
+
+
+def _validated(serializer_class, request) -> dict:
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+class AuthViewSet(viewsets.ViewSet):
+    """Login, refresh rotation, logout and the caller's own account."""
+
+    def get_authenticate_header(self, request) -> str:
+        # Login and refresh have no authenticator, yet their failures are 401s with a challenge.
+        return WWW_AUTHENTICATE
+
+    @extend_schema(
+        request=LoginInput,
+        responses={
+            200: LoginOutput,
+            401: OpenApiResponse(
+                description="Wrong email or password (the same body for every reason)."
+            ),
+        },
+    )
+    @action(
+        detail=False,
+        methods=["post"],
+        authentication_classes=[],
+        permission_classes=[AllowAny],
+        throttle_classes=[LoginPerIpThrottle, LoginPerEmailThrottle],
+    )
+    def login(self, request):
+        data = _validated(LoginInput, request)
+        try:
+            result = services.login(
+                email=data["email"],
+                password=data["password"],
+                ip=client_ip(request),
+                user_agent=request.META.get("HTTP_USER_AGENT", "")[:300],
+            )
+        except services.LoginFailed:
+            raise AuthenticationFailed(
+                "Invalid email or password.", code="invalid_credentials"
+            ) from None
+        except services.HashingBusy:
+            raise Throttled(wait=1, detail="Too many logins in progress; retry shortly.") from None
+        return Response({**_pair(result.pair), "user": UserOutput(result.user).data})
+
+    @extend_schema(request=RefreshInput, responses={200: TokenPairOutput})
+    @action(
+        detail=False,
+        methods=["post"],
+        url_path="token/refresh",
+        authentication_classes=[],
+        permission_classes=[AllowAny],
+        throttle_classes=[RefreshPerIpThrottle],
+    )
+    def refresh(self, request):
+        data = _validated(RefreshInput, request)
+        try:
+            pair = services.token_refresh(
+                raw=data["refresh"],
+                ip=client_ip(request),
+                user_agent=request.META.get("HTTP_USER_AGENT", "")[:300],
+            )
+        except services.RefreshRejected as exc:
+            raise AuthenticationFailed(exc.message, code="token_not_valid") from None
+        return Response(_pair(pair))
+
+    @extend_schema(request=RefreshInput, responses={204: None})
+    @action(
+        detail=False,
+        methods=["post"],
+        authentication_classes=[],
+        permission_classes=[AllowAny],
+        throttle_classes=[RefreshPerIpThrottle],
+    )
+    def logout(self, request):
+        data = _validated(RefreshInput, request)
+        try:
+            services.logout(
+                raw=data["refresh"],
+                ip=client_ip(request),
+                user_agent=request.META.get("HTTP_USER_AGENT", "")[:300],
+            )
+        except tokens.InvalidToken as exc:
+            raise AuthenticationFailed(exc.message, code="token_not_valid") from None
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(request=None, responses={204: None})
+    @action(detail=False, methods=["post"], url_path="logout-all", permission_classes=[IsPerson])
+    def logout_all(self, request):
+        services.logout_all(user=self._current_user(request), actor=Actor.from_request(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(responses={200: UserOutput})
+    @action(detail=False, methods=["get"], permission_classes=[IsPerson])
+    def me(self, request):
+        return Response(UserOutput(request.user).data)
+
+    @extend_schema(request=PasswordInput, responses={200: TokenPairOutput})
+    @action(detail=False, methods=["post"], permission_classes=[IsPerson])
+    def password(self, request):
+        data = _validated(PasswordInput, request)
+        try:
+            pair = services.password_change(
+                user=self._current_user(request),
+                current_password=data["currentPassword"],
+                new_password=data["newPassword"],
+                actor=Actor.from_request(request),
+            )
+        except services.PasswordChangeRejected as exc:
+            raise ValidationError(exc.fields) from None
+        except services.HashingBusy:
+            raise ServiceUnavailable() from None
+        return Response(_pair(pair))
+
+    @staticmethod
+    def _current_user(request):
+        user = user_get(user_id=request.user.id)
+        if user is None:
+            raise AuthenticationFailed("Token is no longer valid.", code="token_not_valid")
+        return user

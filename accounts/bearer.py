@@ -1,0 +1,23 @@
+"""Reading `Authorization: Bearer …`, shared by the JWT and API-key authentication classes."""
+
+from rest_framework.exceptions import AuthenticationFailed
+
+MAX_TOKEN_LENGTH = 4096
+WWW_AUTHENTICATE = 'Bearer realm="api"'
+
+
+def bearer_token(request) -> str | None:
+    """The bearer credential, None when there is no Bearer header; malformed headers are a 401.
+
+    The scheme is case-insensitive (RFC 7235). Query-string credentials are never read.
+    """
+    header = request.META.get("HTTP_AUTHORIZATION")
+    if not header:
+        return None
+    scheme, _, credential = header.strip().partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    credential = credential.strip()
+    if not credential or len(credential) > MAX_TOKEN_LENGTH or any(c.isspace() for c in credential):
+        raise AuthenticationFailed("Malformed Authorization header.", code="invalid_header")
+    return credential

@@ -1,0 +1,365 @@
+"""Writes for accounts: workspaces, users, login sessions and their refresh-token families."""
+
+import threading
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.auth.hashers import check_password, make_password
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import connection, transaction
+from django.utils import timezone
+
+from accounts import tokens
+from accounts.models import RefreshTokenRecord, User, Workspace, normalize_email
+from accounts.selectors import user_get_by_email
+from activity.actor import Actor
+from activity.services import activity_record, security_event
+
+
+class LoginFailed(Exception):
+    """Wrong password, unknown email, inactive or system user: deliberately indistinguishable."""
+
+
+class HashingBusy(Exception):
+    """Too many password hashes already running in this worker; the client should retry."""
+
+
+class RefreshRejected(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class PasswordChangeRejected(Exception):
+    def __init__(self, fields: dict[str, list[str]]) -> None:
+        super().__init__(fields)
+        self.fields = fields
+
+
+@dataclass(frozen=True, slots=True)
+class LoginResult:
+    user: User
+    pair: tokens.TokenPair
+
+
+# --- workspaces and users -------------------------------------------------------------------
+
+
+@transaction.atomic
+def workspace_create(*, name: str) -> Workspace:
+    """A workspace and its system user (the principal that its API keys act as)."""
+    workspace = Workspace.objects.create(name=name)
+    system_user = User(
+        email=f"system+{workspace.id.lower()}@parsalink.invalid",
+        first_name="System",
+        last_name=name[:150],
+        workspace=workspace,
+        is_system=True,
+    )
+    system_user.set_unusable_password()
+    system_user.save()
+    return workspace
+
+
+def system_user_for(*, workspace_id: str) -> User:
+    return User.objects.get(workspace_id=workspace_id, is_system=True)
+
+
+@transaction.atomic
+def user_create(
+    *, email: str, password: str, first_name: str, last_name: str, workspace: Workspace
+) -> User:
+    """A person in `workspace`; the password must pass the validators (ValidationError if not)."""
+    user = User(
+        email=normalize_email(email),
+        first_name=first_name,
+        last_name=last_name,
+        workspace=workspace,
+    )
+    validate_password(password, user)
+    user.set_password(password)
+    user.full_clean(exclude=["password"])
+    user.save()
+    return user
+
+
+def _revoke_all_tokens(user: User) -> None:
+    """Access tokens issued before now die (tokens_valid_after) and every refresh family too."""
+    user.tokens_valid_after = tokens.now_ms() + 1
+    User.objects.filter(pk=user.pk).update(tokens_valid_after=user.tokens_valid_after)
+    RefreshTokenRecord.objects.filter(user=user, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
+
+
+@transaction.atomic
+def user_deactivate(*, user: User, actor: Actor) -> None:
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    _revoke_all_tokens(user)
+    activity_record(actor=actor, action="user.deactivated", target_type="user", target_id=user.pk)
+
+
+# --- login ----------------------------------------------------------------------------------
+
+_hash_slots = threading.BoundedSemaphore(settings.LOGIN_HASH_CONCURRENCY)
+_dummy_hash: list[str] = []
+
+
+def _verify_password(user: User | None, password: str) -> bool:
+    """Check a password in bounded concurrency; unknown users cost the same hashing time."""
+    if not _hash_slots.acquire(timeout=0.05):
+        raise HashingBusy
+    try:
+        if user is None or not user.has_usable_password():
+            if not _dummy_hash:
+                _dummy_hash.append(make_password("parsalink-timing-equaliser"))
+            check_password(password, _dummy_hash[0])
+            return False
+        return user.check_password(password)
+    finally:
+        _hash_slots.release()
+
+
+def _start_session(user: User, *, not_before_ms: int = 0) -> tokens.TokenPair:
+    """A new refresh-token family; its expiry is the life of the login session."""
+    issued_ms = max(tokens.now_ms(), not_before_ms)
+    issued_at = issued_ms // 1000
+    refresh_jti = tokens.new_jti(issued_ms)
+    record = RefreshTokenRecord.objects.create(
+        jti=refresh_jti,
+        family_id=refresh_jti,
+        user=user,
+        access_jti=tokens.new_jti(issued_ms),
+        issued_at=issued_at,
+        expires_at=issued_at + settings.JWT_REFRESH_TOKEN_LIFETIME,
+    )
+    return tokens.encode_pair(
+        user_id=user.pk,
+        issued_at=issued_at,
+        access_jti=record.access_jti,
+        refresh_jti=refresh_jti,
+        refresh_exp=record.expires_at,
+    )
+
+
+def login(*, email: str, password: str, ip: str | None, user_agent: str) -> LoginResult:
+    """Exchange credentials for a token pair; every failure is the same LoginFailed."""
+    user = user_get_by_email(email=normalize_email(email))
+    candidate = user if user is not None and not user.is_system else None
+    password_ok = _verify_password(candidate, password)
+    if candidate is None or not password_ok or not candidate.is_active:
+        security_event("auth.login_failed", userId=getattr(user, "pk", None), ip=ip)
+        if user is not None:
+            with transaction.atomic():
+                activity_record(
+                    actor=Actor(
+                        workspace_id=user.workspace_id,
+                        user_id=user.pk,
+                        ip=ip,
+                        user_agent=user_agent,
+                    ),
+                    action="auth.login_failed",
+                    target_type="user",
+                    target_id=user.pk,
+                )
+        raise LoginFailed
+    with transaction.atomic():
+        pair = _start_session(candidate)
+        activity_record(
+            actor=Actor(
+                workspace_id=candidate.workspace_id,
+                user_id=candidate.pk,
+                ip=ip,
+                user_agent=user_agent,
+            ),
+            action="auth.login",
+            target_type="user",
+            target_id=candidate.pk,
+        )
+    return LoginResult(user=candidate, pair=pair)
+
+
+# --- refresh rotation -----------------------------------------------------------------------
+
+_CLAIM_SQL = f"""
+    UPDATE {RefreshTokenRecord._meta.db_table} AS r
+       SET used_at = %s, replaced_by = %s
+      FROM {User._meta.db_table} AS u
+     WHERE r.jti = %s AND r.used_at IS NULL AND r.revoked_at IS NULL AND u.id = r.user_id
+ RETURNING r.family_id, u.is_active, u.is_system, u.tokens_valid_after
+"""  # noqa: S608
+
+
+def _claim(jti: str, child_jti: str) -> tuple | None:
+    """Mark `jti` used if it still is unused and unrevoked; the row and its user's auth state."""
+    now = timezone.now()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(_CLAIM_SQL, [now, child_jti, jti])
+            return cursor.fetchone()
+    # SQLite (quick start only) cannot RETURNING from a joined table: two statements instead.
+    claimed = RefreshTokenRecord.objects.filter(
+        jti=jti, used_at__isnull=True, revoked_at__isnull=True
+    ).update(used_at=now, replaced_by=child_jti)
+    if not claimed:
+        return None
+    return RefreshTokenRecord.objects.filter(jti=jti).values_list(
+        "family_id", "user__is_active", "user__is_system", "user__tokens_valid_after"
+    )[0]
+
+
+def token_refresh(*, raw: str, ip: str | None, user_agent: str) -> tokens.TokenPair:
+    """Rotate a refresh token: claim it for single use in one atomic UPDATE, issue its child.
+
+    Of N simultaneous refreshes exactly one UPDATE matches (the row lock serialises them and
+    the losers re-check `used_at IS NULL`); the losers are reuse, or retries within the grace.
+    """
+    try:
+        claims = tokens.decode(raw, tokens.REFRESH)
+    except tokens.InvalidToken as exc:
+        raise RefreshRejected(exc.message) from None
+    issued_ms = tokens.now_ms()
+    child_jti = tokens.new_jti(issued_ms)
+    with transaction.atomic():
+        row = _claim(claims.jti, child_jti)
+        if row is not None:
+            family_id, is_active, is_system, valid_after = row
+            if not is_active or is_system or claims.issued_ms < valid_after:
+                raise RefreshRejected("Token is no longer valid.")
+            issued_at = issued_ms // 1000
+            child = RefreshTokenRecord.objects.create(
+                jti=child_jti,
+                family_id=family_id,
+                user_id=claims.user_id,
+                access_jti=tokens.new_jti(issued_ms),
+                issued_at=issued_at,
+                expires_at=claims.exp,
+            )
+            return tokens.encode_pair(
+                user_id=claims.user_id,
+                issued_at=issued_at,
+                access_jti=child.access_jti,
+                refresh_jti=child_jti,
+                refresh_exp=claims.exp,
+            )
+    return _replay_or_reuse(claims, ip=ip, user_agent=user_agent)
+
+
+def _replay_or_reuse(claims: tokens.Claims, *, ip: str | None, user_agent: str):
+    """A token that could not be claimed: a retry within the grace, or reuse (revoke family)."""
+    record = RefreshTokenRecord.objects.select_related("user").filter(jti=claims.jti).first()
+    if record is None or record.used_at is None:
+        raise RefreshRejected("Token is invalid or revoked.")
+    grace = settings.JWT_REFRESH_REUSE_GRACE
+    if record.revoked_at is None and grace > 0:
+        age = (timezone.now() - record.used_at).total_seconds()
+        child = RefreshTokenRecord.objects.filter(
+            jti=record.replaced_by, used_at__isnull=True, revoked_at__isnull=True
+        ).first()
+        if age <= grace and child is not None:
+            return tokens.encode_pair(
+                user_id=child.user_id,
+                issued_at=child.issued_at,
+                access_jti=child.access_jti,
+                refresh_jti=child.jti,
+                refresh_exp=child.expires_at,
+            )
+    with transaction.atomic():
+        revoked = RefreshTokenRecord.objects.filter(
+            family_id=record.family_id, revoked_at__isnull=True
+        ).update(revoked_at=timezone.now())
+        user = record.user
+        activity_record(
+            actor=Actor(
+                workspace_id=user.workspace_id, user_id=user.pk, ip=ip, user_agent=user_agent
+            ),
+            action="auth.refresh_reuse_detected",
+            target_type="user",
+            target_id=user.pk,
+        )
+    security_event(
+        "auth.refresh_reuse_detected",
+        userId=user.pk,
+        familyId=record.family_id,
+        revokedTokens=revoked,
+        ip=ip,
+    )
+    raise RefreshRejected("Token was already used; its session has been revoked.")
+
+
+# --- logout and password --------------------------------------------------------------------
+
+
+def logout(*, raw: str, ip: str | None, user_agent: str) -> None:
+    """Revoke the family of a genuine refresh token (expired or already dead is fine)."""
+    claims = tokens.decode_allowing_expired(raw)  # InvalidToken for forged or garbage
+    record = RefreshTokenRecord.objects.select_related("user").filter(jti=claims.jti).first()
+    if record is None:
+        return
+    with transaction.atomic():
+        revoked = RefreshTokenRecord.objects.filter(
+            family_id=record.family_id, revoked_at__isnull=True
+        ).update(revoked_at=timezone.now())
+        if revoked:
+            activity_record(
+                actor=Actor(
+                    workspace_id=record.user.workspace_id,
+                    user_id=record.user_id,
+                    ip=ip,
+                    user_agent=user_agent,
+                ),
+                action="auth.logout",
+                target_type="user",
+                target_id=record.user_id,
+            )
+
+
+@transaction.atomic
+def logout_all(*, user: User, actor: Actor) -> None:
+    """Every refresh and access token of `user` stops working at once."""
+    _revoke_all_tokens(user)
+    activity_record(actor=actor, action="auth.logout_all", target_type="user", target_id=user.pk)
+
+
+def password_change(
+    *, user: User, current_password: str, new_password: str, actor: Actor
+) -> tokens.TokenPair:
+    """Set a new password, end every session, and start a fresh one for the caller."""
+    if not _verify_password(user, current_password):
+        raise PasswordChangeRejected({"currentPassword": ["The current password is wrong."]})
+    try:
+        validate_password(new_password, user)
+    except DjangoValidationError as exc:
+        raise PasswordChangeRejected({"newPassword": list(exc.messages)}) from None
+    with transaction.atomic():
+        user.set_password(new_password)
+        user.save(update_fields=["password"])
+        _revoke_all_tokens(user)
+        pair = _start_session(user, not_before_ms=user.tokens_valid_after)
+        activity_record(
+            actor=actor, action="auth.password_changed", target_type="user", target_id=user.pk
+        )
+    return pair
+
+
+# --- housekeeping ---------------------------------------------------------------------------
+
+
+def refresh_tokens_purge_expired(*, batch_size: int = 5000, pause: float = 0.0) -> int:
+    """Delete expired refresh-token records in bounded batches (short locks); returns the count."""
+    cutoff = int(time.time())
+    deleted = 0
+    while True:
+        batch = list(
+            RefreshTokenRecord.objects.filter(expires_at__lt=cutoff).values_list("jti", flat=True)[
+                :batch_size
+            ]
+        )
+        if not batch:
+            return deleted
+        deleted += RefreshTokenRecord.objects.filter(jti__in=batch).delete()[0]
+        if pause:
+            time.sleep(pause)

@@ -1,0 +1,44 @@
+"""Login and refresh throttles (DRF, on the shared cache): windows, never permanent lockouts."""
+
+import logging
+
+from rest_framework.throttling import SimpleRateThrottle
+
+from accounts.models import normalize_email
+
+throttle_log = logging.getLogger("parsalink.security")
+
+
+class _LoggedThrottle(SimpleRateThrottle):
+    def throttle_failure(self) -> bool:
+        throttle_log.warning(
+            "throttled", extra={"event": "throttled", "scope": self.scope, "key": self.key_hint}
+        )
+        return False
+
+    key_hint = ""
+
+
+class LoginPerIpThrottle(_LoggedThrottle):
+    scope = "login_ip"
+
+    def get_cache_key(self, request, view):
+        self.key_hint = self.get_ident(request)
+        return self.cache_format % {"scope": self.scope, "ident": self.key_hint}
+
+
+class LoginPerEmailThrottle(_LoggedThrottle):
+    """Per account, whatever IP the attempts come from (credential stuffing against one user)."""
+
+    scope = "login_email"
+
+    def get_cache_key(self, request, view):
+        email = request.data.get("email") if isinstance(request.data, dict) else None
+        if not isinstance(email, str) or not email:
+            return None
+        self.key_hint = "email"
+        return self.cache_format % {"scope": self.scope, "ident": normalize_email(email)[:254]}
+
+
+class RefreshPerIpThrottle(LoginPerIpThrottle):
+    scope = "refresh_ip"

@@ -1,0 +1,121 @@
+"""Encoding and validating our JWTs (simplejwt's backend: HS256, issuer checked, no leeway).
+
+Every jti is a ULID, so a token carries its issue time to the millisecond; that is what the
+user's `tokens_valid_after` is compared with (`iat` has only whole seconds).
+"""
+
+import time
+from dataclasses import dataclass
+
+import jwt
+from django.conf import settings
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.state import token_backend
+from rest_framework_simplejwt.tokens import AccessToken, Token
+from ulid import ULID
+
+ACCESS = "access"
+REFRESH = "refresh"
+
+
+class InvalidToken(Exception):
+    """A token that is forged, expired, of the wrong type or malformed; always a 401."""
+
+    def __init__(self, message: str = "Token is invalid or expired.") -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class _RefreshToken(Token):
+    """simplejwt's validation for our refresh tokens (without its blacklist, which we replace)."""
+
+    token_type = REFRESH
+    lifetime = settings.SIMPLE_JWT["REFRESH_TOKEN_LIFETIME"]
+
+
+_TOKEN_CLASSES = {ACCESS: AccessToken, REFRESH: _RefreshToken}
+
+
+@dataclass(frozen=True, slots=True)
+class TokenPair:
+    access: str
+    refresh: str
+
+
+@dataclass(frozen=True, slots=True)
+class Claims:
+    user_id: str
+    jti: str
+    issued_ms: int
+    exp: int
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def new_jti(at_ms: int) -> str:
+    return str(ULID.from_timestamp(at_ms / 1000))
+
+
+def encode_pair(
+    *, user_id: str, issued_at: int, access_jti: str, refresh_jti: str, refresh_exp: int
+) -> TokenPair:
+    """Sign a pair from its claims; the same claims always give the same bytes (HS256)."""
+    access_exp = issued_at + settings.JWT_ACCESS_TOKEN_LIFETIME
+    access = token_backend.encode(
+        {
+            "token_type": ACCESS,
+            "exp": access_exp,
+            "iat": issued_at,
+            "jti": access_jti,
+            "user_id": user_id,
+        }
+    )
+    refresh = token_backend.encode(
+        {
+            "token_type": REFRESH,
+            "exp": refresh_exp,
+            "iat": issued_at,
+            "jti": refresh_jti,
+            "user_id": user_id,
+        }
+    )
+    return TokenPair(access=access, refresh=refresh)
+
+
+def _claims(payload: dict) -> Claims:
+    user_id, jti = payload.get("user_id"), payload.get("jti")
+    if not isinstance(user_id, str) or not isinstance(jti, str) or "iat" not in payload:
+        raise InvalidToken()
+    try:
+        issued_ms = ULID.from_str(jti).milliseconds
+    except ValueError:
+        raise InvalidToken() from None
+    return Claims(user_id=user_id, jti=jti, issued_ms=issued_ms, exp=int(payload["exp"]))
+
+
+def decode(raw: str, token_type: str) -> Claims:
+    """Validate signature, issuer, expiry and type; raise InvalidToken for anything wrong."""
+    try:
+        payload = _TOKEN_CLASSES[token_type](raw).payload
+    except TokenError as exc:
+        raise InvalidToken(str(exc)) from None
+    return _claims(payload)
+
+
+def decode_allowing_expired(raw: str) -> Claims:
+    """A genuine refresh token, expired or not (logout of a dead session is still a 204)."""
+    try:
+        payload = jwt.decode(
+            raw,
+            token_backend.get_verifying_key(raw),
+            algorithms=[token_backend.algorithm],
+            issuer=token_backend.issuer,
+            options={"verify_exp": False, "require": ["exp", "iat", "jti", "iss"]},
+        )
+    except jwt.InvalidTokenError:
+        raise InvalidToken() from None
+    if payload.get("token_type") != REFRESH:
+        raise InvalidToken("Token has wrong type.")
+    return _claims(payload)

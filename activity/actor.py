@@ -1,0 +1,40 @@
+"""Who performed an action, and from where: passed explicitly to every service that writes."""
+
+from dataclasses import dataclass
+
+from django.conf import settings
+
+
+def client_ip(request) -> str | None:
+    """The client address; X-Forwarded-For is believed only from a trusted proxy."""
+    remote = request.META.get("REMOTE_ADDR") or None
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    if forwarded and remote in settings.FORWARDED_ALLOW_IPS:
+        return forwarded.split(",")[-1].strip() or remote
+    return remote
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    workspace_id: str
+    user_id: str | None
+    api_key_id: str | None = None
+    ip: str | None = None
+    user_agent: str = ""
+
+    @classmethod
+    def from_request(cls, request, *, workspace_id: str | None = None, user_id: str | None = None):
+        """The caller of an authenticated request, or an explicit user for login-type views."""
+        user = getattr(request, "user", None)
+        return cls(
+            workspace_id=workspace_id or user.workspace_id,
+            user_id=user_id or getattr(user, "id", None),
+            api_key_id=getattr(user, "api_key_id", None),
+            ip=client_ip(request),
+            user_agent=request.META.get("HTTP_USER_AGENT", "")[:300],
+        )
+
+    @classmethod
+    def system(cls, *, workspace_id: str, user_id: str | None = None):
+        """An operator action from the command line or Django admin."""
+        return cls(workspace_id=workspace_id, user_id=user_id)

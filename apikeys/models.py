@@ -1,0 +1,62 @@
+"""Workspace API keys (only a keyed hash of the secret is stored) and their usage log."""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from parsalink.ids import ID_MAX_LENGTH, PrefixedId
+
+
+class ApiKey(models.Model):
+    id = models.CharField(
+        primary_key=True, max_length=ID_MAX_LENGTH, default=PrefixedId("key"), editable=False
+    )
+    workspace = models.ForeignKey(
+        "accounts.Workspace", on_delete=models.CASCADE, related_name="api_keys"
+    )
+    name = models.CharField(max_length=100)
+    # HMAC-SHA-256(pepper, secret) in hex: fast on purpose, the secret has >= 160 random bits.
+    secret_hash = models.CharField(max_length=64)
+    # The key's last four characters, for the display prefix `pk_live_01HX…abcd`.
+    last_four = models.CharField(max_length=4)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Written at most once a minute per key, so the key row never becomes a hot row.
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            # GET /api/api-keys/: one workspace's keys, newest first.
+            models.Index(fields=["workspace", "-id"], name="apikeys_apikey_ws_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.id})"
+
+
+class ApiKeyUsage(models.Model):
+    """One request that presented a key: the evidence an operator reviews to spot misuse."""
+
+    id = models.BigAutoField(primary_key=True)
+    api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="usage")
+    created_at = models.DateTimeField(default=timezone.now)
+    method = models.CharField(max_length=10)
+    path = models.CharField(max_length=300)
+    status = models.PositiveSmallIntegerField()
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        indexes = [
+            # GET /api/api-keys/{id}/activity/: one key's requests, newest first (cursor on -id).
+            models.Index(fields=["api_key", "-id"], name="apikeys_usage_key_idx"),
+            # Retention deletes by age in bounded batches.
+            models.Index(fields=["created_at"], name="apikeys_usage_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path} {self.status}"

@@ -1,0 +1,260 @@
+"""ParsaLink settings: one file, every value from the environment (see README "Operations")."""
+
+import hashlib
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import dj_database_url
+
+from parsalink.env import env_bool, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+DEBUG = env_bool("DJANGO_DEBUG", False)
+SECRET_KEY = env_str("DJANGO_SECRET_KEY")
+if not SECRET_KEY:
+    if not DEBUG:
+        # One line and a non-zero exit, for manage.py and gunicorn alike (contract).
+        sys.exit("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off; refusing to start.")
+    SECRET_KEY = "insecure-development-only-key-never-used-with-debug-off"
+
+
+def _derived_secret(purpose: str) -> str:
+    """A purpose-bound secret derived from SECRET_KEY, used only when no dedicated one is set."""
+    return hashlib.sha256(f"parsalink:{purpose}:{SECRET_KEY}".encode()).hexdigest()
+
+
+JWT_SIGNING_KEY = env_str("JWT_SIGNING_KEY") or _derived_secret("jwt-signing-key")
+API_KEY_PEPPER = env_str("API_KEY_PEPPER") or _derived_secret("api-key-pepper")
+
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG else "")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "accounts",
+    "activity",
+    "apikeys",
+    "contacts",
+]
+
+MIDDLEWARE = [
+    "parsalink.middleware.RequestContextMiddleware",
+    "parsalink.middleware.HttpsOnlyMiddleware",
+    "parsalink.middleware.BodySizeLimitMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "parsalink.urls"
+WSGI_APPLICATION = "parsalink.wsgi.application"
+AUTH_USER_MODEL = "accounts.User"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# Database: PostgreSQL from DATABASE_URL, an embedded SQLite file otherwise (quick start only).
+# Persistent connections with health checks: opening a connection per request costs more than
+# the whole authentication path (see README "Performance").
+DATABASE_URL = env_str("DATABASE_URL")
+if DATABASE_URL:
+    DATABASES = {
+        "default": dj_database_url.parse(
+            DATABASE_URL,
+            conn_max_age=env_int("DB_CONN_MAX_AGE", 600),
+            conn_health_checks=True,
+        )
+    }
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        DATABASES["default"].setdefault("OPTIONS", {}).update(
+            connect_timeout=env_int("DB_CONNECT_TIMEOUT", 3, minimum=1),
+            # A statement that runs longer than this is cancelled: a stuck query must not
+            # hold a worker past gunicorn's timeout.
+            options=f"-c statement_timeout={env_int('DB_STATEMENT_TIMEOUT_MS', 10000)}",
+        )
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": env_str("SQLITE_PATH") or str(BASE_DIR / "db.sqlite3"),
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Cache shared by every worker and machine: throttling depends on it. Never per-process memory.
+REDIS_URL = env_str("REDIS_URL")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "parsalink",
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "parsalink_cache",
+        }
+    }
+
+# Passwords: Argon2id first, with parameters measured in README "Performance".
+PASSWORD_HASHERS = [
+    "accounts.hashers.ParsaLinkArgon2Hasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 10},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# Longest password accepted; long passphrases are hashed untruncated (Argon2 has no 72-byte cap).
+PASSWORD_MAX_LENGTH = 1024
+# Password hashes running at once in one worker process; beyond it login answers 503.
+LOGIN_HASH_CONCURRENCY = env_int("LOGIN_HASH_CONCURRENCY", 1, minimum=1)
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"
+        if not DEBUG
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+
+# Request bodies over 1 MiB are refused with 413 (contract).
+MAX_REQUEST_BODY_BYTES = 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
+
+# Transport security. TLS is detected from the WSGI scheme, which gunicorn sets from its own
+# --certfile or from X-Forwarded-Proto sent by a proxy in FORWARDED_ALLOW_IPS (gunicorn.conf.py).
+FORWARDED_ALLOW_IPS = env_list("FORWARDED_ALLOW_IPS")
+HTTPS_ONLY = not DEBUG
+# Health probes may come over plain HTTP from the internal network (README "Operations").
+HTTPS_EXEMPT_PATHS = ("/healthz", "/readyz")
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+# No redirect to HTTPS: HttpsOnlyMiddleware refuses plain HTTP instead (a redirect would mean the
+# client already sent its credentials in the clear). check --deploy's W008 is silenced for that.
+SECURE_SSL_REDIRECT = False
+SILENCED_SYSTEM_CHECKS = ["security.W008"]
+SESSION_COOKIE_SECURE = not DEBUG
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_SECURE = not DEBUG
+CSRF_COOKIE_HTTPONLY = True
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
+X_FRAME_OPTIONS = "DENY"
+
+# Tokens (contract: 1 hour access, 30 days refresh from login, no leeway, HS256 only).
+JWT_ACCESS_TOKEN_LIFETIME = env_int("JWT_ACCESS_TOKEN_LIFETIME", 3600, minimum=1)
+JWT_REFRESH_TOKEN_LIFETIME = env_int("JWT_REFRESH_TOKEN_LIFETIME", 2592000, minimum=1)
+JWT_REFRESH_REUSE_GRACE = env_int("JWT_REFRESH_REUSE_GRACE", 0)
+JWT_ISSUER = env_str("JWT_ISSUER", "parsalink")
+SIMPLE_JWT = {
+    "ALGORITHM": "HS256",
+    "SIGNING_KEY": JWT_SIGNING_KEY,
+    "VERIFYING_KEY": "",
+    "ISSUER": JWT_ISSUER,
+    "AUDIENCE": None,
+    "LEEWAY": 0,
+    "ACCESS_TOKEN_LIFETIME": timedelta(seconds=JWT_ACCESS_TOKEN_LIFETIME),
+    "REFRESH_TOKEN_LIFETIME": timedelta(seconds=JWT_REFRESH_TOKEN_LIFETIME),
+    "USER_ID_FIELD": "id",
+    "USER_ID_CLAIM": "user_id",
+    "TOKEN_TYPE_CLAIM": "token_type",
+    "JTI_CLAIM": "jti",
+    "AUTH_HEADER_TYPES": ("Bearer",),
+    "UPDATE_LAST_LOGIN": False,
+}
+
+THROTTLE_LOGIN_PER_EMAIL = env_str("THROTTLE_LOGIN_PER_EMAIL", "10/min")
+THROTTLE_LOGIN_PER_IP = env_str("THROTTLE_LOGIN_PER_IP", "100/min")
+THROTTLE_REFRESH_PER_IP = env_str("THROTTLE_REFRESH_PER_IP", "300/min")
+THROTTLE_API_KEY = env_str("THROTTLE_API_KEY", "6000/min")
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts.authentication.JWTBearerAuthentication",
+        "apikeys.authentication.ApiKeyAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PAGINATION_CLASS": "parsalink.pagination.CursorPagination",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "parsalink.exceptions.json_exception_handler",
+    "UNAUTHENTICATED_USER": None,
+    "DEFAULT_THROTTLE_RATES": {
+        "login_email": THROTTLE_LOGIN_PER_EMAIL,
+        "login_ip": THROTTLE_LOGIN_PER_IP,
+        "refresh_ip": THROTTLE_REFRESH_PER_IP,
+        "api_key": THROTTLE_API_KEY,
+    },
+    "NUM_PROXIES": None,
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "ParsaLink API",
+    "DESCRIPTION": "JWT login with rotating refresh tokens, workspace API keys, contacts and "
+    "an activity log. Every error body is {detail, code} (+ fields on 400).",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": "/api",
+}
+
+PARSALINK_BENCHMARK = env_bool("PARSALINK_BENCHMARK", False)
+
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"json": {"()": "parsalink.logging.JsonFormatter"}},
+    "handlers": {"stdout": {"class": "logging.StreamHandler", "formatter": "json"}},
+    "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
+    "loggers": {
+        # Request logs come from RequestContextMiddleware, one line per request.
+        "django.request": {"level": "ERROR"},
+        "django.server": {"level": "WARNING"},
+    },
+}

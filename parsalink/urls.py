@@ -1,0 +1,38 @@
+"""One DRF router for the whole API, plus schema, probes and the operators' admin."""
+
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
+from rest_framework.routers import SimpleRouter
+
+from accounts.api import AuthViewSet
+from activity.api import ActivityViewSet
+from apikeys.api import ApiKeyViewSet
+from contacts.api import ContactViewSet
+from parsalink import health
+
+router = SimpleRouter(trailing_slash=True)
+router.register("auth", AuthViewSet, basename="auth")
+router.register("api-keys", ApiKeyViewSet, basename="api-key")
+router.register("contacts", ContactViewSet, basename="contact")
+router.register("activity", ActivityViewSet, basename="activity")
+
+urlpatterns = [
+    path("api/", include(router.urls)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularRedocView.as_view(url_name="schema"), name="docs"),
+    path("healthz", health.healthz),
+    path("readyz", health.readyz),
+    path("admin/", admin.site.urls),
+]
+
+if settings.PARSALINK_BENCHMARK:
+    from contacts.api import bench_contact_list_view
+
+    urlpatterns.append(path("api/_bench/contacts/", bench_contact_list_view))
+
+handler400 = "parsalink.errors.bad_request"
+handler403 = "parsalink.errors.permission_denied"
+handler404 = "parsalink.errors.not_found"
+handler500 = "parsalink.errors.server_error"
