@@ -34,3 +34,12 @@ lint: install
 
 clean:
 	rm -rf $(VENV) db.sqlite3 .pytest_cache .ruff_cache
+
+bench: install
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+fuzz-long: install
+	$(BIN)/python -m tests.reliability.fuzz_long $(FUZZ_ARGS)
+
+soak: install
+	$(BIN)/python -m tests.reliability.soak $(SOAK_ARGS)

@@ -1,0 +1,102 @@
+"""A real gunicorn process serving the test database, for tests that need the whole stack.
+
+Use inside a `transactional_db` test (rows must be committed to be seen by the server):
+
+    with GunicornServer() as server:
+        requests.get(f"{server.url}/healthz")
+"""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_database_url() -> str:
+    """The URL of the database pytest-django created, so the server sees the test's rows."""
+    s = connection.settings_dict
+    return f"postgres://{s['USER'] or 'postgres'}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+class GunicornServer:
+    def __init__(
+        self,
+        *,
+        workers: int = 1,
+        env: dict[str, str] | None = None,
+        certfile: str | None = None,
+        keyfile: str | None = None,
+        extra_args: list[str] | None = None,
+        database_url: str | None = None,
+    ) -> None:
+        self.port = free_port()
+        self.workers = workers
+        self.certfile, self.keyfile = certfile, keyfile
+        self.extra_args = extra_args or []
+        self.env = {
+            **os.environ,
+            "DJANGO_DEBUG": "0",
+            "DJANGO_SECRET_KEY": os.environ.get("DJANGO_SECRET_KEY", "test-secret"),
+            "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "DATABASE_URL": database_url or test_database_url(),
+            "LOG_LEVEL": "WARNING",
+            **(env or {}),
+        }
+        scheme = "https" if certfile else "http"
+        self.url = f"{scheme}://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen | None = None
+
+    def __enter__(self) -> "GunicornServer":
+        cmd = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "parsalink.wsgi",
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            "--workers",
+            str(self.workers),
+            *self.extra_args,
+        ]
+        if self.certfile:
+            cmd += ["--certfile", self.certfile, "--keyfile", self.keyfile]
+        self.process = subprocess.Popen(
+            cmd, cwd=ROOT, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                output = self.process.stdout.read().decode(errors="replace")
+                raise RuntimeError(f"gunicorn exited with {self.process.returncode}:\n{output}")
+            try:
+                requests.get(f"{self.url}/healthz", timeout=1, verify=False)
+                return self
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        self.__exit__(None, None, None)
+        raise RuntimeError("gunicorn did not start within 30 s")
+
+    def __exit__(self, *exc) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self.process and self.process.stdout:
+            self.process.stdout.close()
