@@ -29,7 +29,8 @@ def free_port() -> int:
 def test_database_url() -> str:
     """The URL of the database pytest-django created, so the server sees the test's rows."""
     s = connection.settings_dict
-    return f"postgres://{s['USER'] or 'postgres'}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+    user, host, port = s["USER"] or "postgres", s["HOST"] or "127.0.0.1", s["PORT"] or 5432
+    return f"postgres://{user}@{host}:{port}/{s['NAME']}"
 
 
 class GunicornServer:
