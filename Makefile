@@ -11,13 +11,18 @@ $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
+# The server alone needs `pip install -e .`; tests and tools add the dev extra.
+$(VENV)/.installed-run: pyproject.toml | $(BIN)/activate
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
 $(VENV)/.installed: pyproject.toml | $(BIN)/activate
 	$(BIN)/pip install --quiet -e '.[dev]'
-	touch $@
+	touch $@ $(VENV)/.installed-run
 
 install: $(VENV)/.installed
 
-run: install
+run: $(VENV)/.installed-run
 	DJANGO_DEBUG=1 $(BIN)/python manage.py migrate --no-input -v 0
 	DJANGO_DEBUG=1 $(BIN)/python manage.py seeddemo
 	@echo "Serving on http://127.0.0.1:$(PORT)/  (API docs: http://127.0.0.1:$(PORT)/api/docs/)"
