@@ -1,7 +1,173 @@
-"""The /api/contacts/ endpoints (filled in by the contacts issue)."""
+"""The /api/contacts/ endpoints: parse, call a selector or service, serialize."""
 
-from rest_framework import viewsets
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status, viewsets
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+
+from activity.actor import Actor
+from contacts import services
+from contacts.models import Contact
+from contacts.pagination import KeysetCursorPagination
+from contacts.selectors import SEARCH_MAX_LENGTH, contact_get, contact_list
+from parsalink.ids import is_valid_id
+from parsalink.serializers import StrictSerializer
+
+NOTES_MAX_LENGTH = 10_000
+
+# ?ordering= values and the keyset each pages over; each has an index (contacts/models.py).
+ORDERINGS = {
+    "createdAt": ("created_at", "id"),
+    "-createdAt": ("-created_at", "-id"),
+    "updatedAt": ("updated_at", "id"),
+    "-updatedAt": ("-updated_at", "-id"),
+    "lastName": ("last_name", "id"),
+    "-lastName": ("-last_name", "-id"),
+}
+# No ?ordering=: newest first by the time-ordered ULID id.
+DEFAULT_KEYSET = ("-id",)
+
+
+class ContactInput(StrictSerializer):
+    """POST and PUT (full replace: omitted optional fields become empty); PATCH is partial."""
+
+    firstName = serializers.CharField(source="first_name", max_length=100)
+    lastName = serializers.CharField(
+        source="last_name", max_length=100, allow_blank=True, default=""
+    )
+    email = serializers.EmailField(max_length=254, allow_blank=True, default="")
+    phone = serializers.CharField(max_length=32, allow_blank=True, default="")
+    company = serializers.CharField(max_length=200, allow_blank=True, default="")
+    notes = serializers.CharField(
+        max_length=NOTES_MAX_LENGTH, allow_blank=True, default="", trim_whitespace=False
+    )
+
+
+class ContactOutput(serializers.Serializer):
+    id = serializers.CharField()
+    firstName = serializers.CharField(source="first_name")
+    lastName = serializers.CharField(source="last_name")
+    email = serializers.CharField()
+    phone = serializers.CharField()
+    company = serializers.CharField()
+    notes = serializers.CharField()
+    createdAt = serializers.DateTimeField(source="created_at")
+    updatedAt = serializers.DateTimeField(source="updated_at")
+
+
+class ContactListQuery(serializers.Serializer):
+    search = serializers.CharField(required=False, allow_blank=True, max_length=SEARCH_MAX_LENGTH)
+    ordering = serializers.ChoiceField(choices=sorted(ORDERINGS), required=False)
+
+
+LIST_PARAMETERS = [
+    OpenApiParameter(
+        "search",
+        OpenApiTypes.STR,
+        description="Case-insensitive substring of first name, last name, email or company.",
+    ),
+    OpenApiParameter("ordering", OpenApiTypes.STR, enum=sorted(ORDERINGS)),
+    OpenApiParameter("pageSize", OpenApiTypes.INT, description="1..200, default 50."),
+]
 
 
 class ContactViewSet(viewsets.GenericViewSet):
-    pass
+    """Contacts of the caller's workspace; any other workspace's contact is a 404."""
+
+    serializer_class = ContactOutput
+    pagination_class = KeysetCursorPagination
+    queryset = Contact.objects.none()  # for the schema generator; requests use the selectors
+    # True only on the benchmark mount below: the workspace comes from `?workspace=ws_…`.
+    workspace_from_query = False
+
+    def workspace_id(self) -> str:
+        if not self.workspace_from_query:
+            return self.request.user.workspace_id
+        raw = self.request.query_params.get("workspace", "")
+        if not is_valid_id(raw, "ws"):
+            raise ValidationError({"workspace": ["A workspace id (ws_…) is required."]})
+        return raw
+
+    def list_query(self) -> dict:
+        if not hasattr(self, "_list_query"):
+            query = ContactListQuery(data=self.request.query_params)
+            query.is_valid(raise_exception=True)
+            self._list_query = query.validated_data
+        return self._list_query
+
+    def get_queryset(self):
+        return contact_list(
+            workspace_id=self.workspace_id(), search=self.list_query().get("search") or None
+        )
+
+    def get_keyset(self, request) -> tuple[str, ...]:
+        ordering = self.list_query().get("ordering")
+        return ORDERINGS[ordering] if ordering else DEFAULT_KEYSET
+
+    def get_object(self) -> Contact:
+        contact = contact_get(workspace_id=self.workspace_id(), contact_id=self.kwargs["pk"])
+        if contact is None:
+            raise NotFound()
+        return contact
+
+    @extend_schema(parameters=LIST_PARAMETERS, responses=ContactOutput(many=True))
+    def list(self, request):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(ContactOutput(page, many=True).data)
+
+    @extend_schema(request=ContactInput, responses={201: ContactOutput})
+    def create(self, request):
+        data = _validated(request)
+        contact = services.contact_create(actor=Actor.from_request(request), data=data)
+        return Response(ContactOutput(contact).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses=ContactOutput)
+    def retrieve(self, request, pk=None):
+        return Response(ContactOutput(self.get_object()).data)
+
+    @extend_schema(request=ContactInput, responses=ContactOutput)
+    def update(self, request, pk=None):
+        return self._update(request, partial=False)
+
+    @extend_schema(request=ContactInput, responses=ContactOutput)
+    def partial_update(self, request, pk=None):
+        return self._update(request, partial=True)
+
+    @extend_schema(responses={204: None})
+    def destroy(self, request, pk=None):
+        try:
+            services.contact_delete(contact=self.get_object(), actor=Actor.from_request(request))
+        except Contact.DoesNotExist:
+            raise NotFound() from None
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    def _update(self, request, *, partial: bool) -> Response:
+        contact = self.get_object()
+        data = _validated(request, partial=partial)
+        try:
+            contact = services.contact_update(
+                contact=contact, actor=Actor.from_request(request), data=data
+            )
+        except Contact.DoesNotExist:
+            raise NotFound() from None
+        return Response(ContactOutput(contact).data)
+
+
+def _validated(request, *, partial: bool = False) -> dict:
+    serializer = ContactInput(data=request.data, partial=partial)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+# Benchmarks only (issue 6): the very same class, list action and page size as GET /api/contacts/,
+# with authentication, permissions and throttling off. parsalink/urls.py mounts it at
+# /api/_bench/contacts/ only when PARSALINK_BENCHMARK=1; never in production.
+bench_contact_list_view = ContactViewSet.as_view(
+    {"get": "list"},
+    authentication_classes=[],
+    permission_classes=[AllowAny],
+    throttle_classes=[],
+    workspace_from_query=True,
+)
