@@ -85,13 +85,33 @@ def user_create(
     return user
 
 
+def _revoke_rows(records) -> int:
+    """Revoke every unrevoked record of `records` (a queryset), including rows a concurrent
+    rotation commits while we run.
+
+    Under READ COMMITTED a single UPDATE misses a child inserted by a rotation that held a lock
+    on its parent when our statement took its snapshot; we wait for that lock, revoke the parent,
+    and the next pass sees the child. A pass that revokes nothing proves no rotation was in flight.
+    """
+    total = 0
+    while True:
+        revoked = records.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        if not revoked:
+            return total
+        total += revoked
+
+
 def _revoke_all_tokens(user: User) -> None:
-    """Access tokens issued before now die (tokens_valid_after) and every refresh family too."""
+    """Access tokens issued before now die (tokens_valid_after) and every refresh family too.
+
+    The user row is locked first: a rotation holds a share lock on it while it claims and
+    issues (see _claim), so once we hold the lock every in-flight rotation has committed, and
+    the time we take afterwards is later than any token it issued.
+    """
+    list(User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True))
     user.tokens_valid_after = tokens.now_ms() + 1
     User.objects.filter(pk=user.pk).update(tokens_valid_after=user.tokens_valid_after)
-    RefreshTokenRecord.objects.filter(user=user, revoked_at__isnull=True).update(
-        revoked_at=timezone.now()
-    )
+    _revoke_rows(RefreshTokenRecord.objects.filter(user=user))
 
 
 @transaction.atomic
@@ -167,7 +187,8 @@ def login(*, email: str, password: str, ip: str | None, user_agent: str) -> Logi
                 )
         raise LoginFailed
     with transaction.atomic():
-        pair = _start_session(candidate)
+        # A login in the same millisecond as a logout-all must not be born dead.
+        pair = _start_session(candidate, not_before_ms=candidate.tokens_valid_after)
         activity_record(
             actor=Actor(
                 workspace_id=candidate.workspace_id,
@@ -184,31 +205,48 @@ def login(*, email: str, password: str, ip: str | None, user_agent: str) -> Logi
 
 # --- refresh rotation -----------------------------------------------------------------------
 
+# A rotation first takes a share lock on its user row, so logout-all, password change and
+# deactivation (which lock that row for update) serialise with it instead of racing it.
+_LOCK_USER_SQL = f"""
+    SELECT is_active, is_system, tokens_valid_after
+      FROM {User._meta.db_table} WHERE id = %s FOR SHARE
+"""  # noqa: S608
+# Single use: of N concurrent claims of one jti, the row lock lets exactly one match; the others
+# re-check `used_at IS NULL` after it commits and match nothing.
 _CLAIM_SQL = f"""
-    UPDATE {RefreshTokenRecord._meta.db_table} AS r
+    UPDATE {RefreshTokenRecord._meta.db_table}
        SET used_at = %s, replaced_by = %s
-      FROM {User._meta.db_table} AS u
-     WHERE r.jti = %s AND r.used_at IS NULL AND r.revoked_at IS NULL AND u.id = r.user_id
- RETURNING r.family_id, u.is_active, u.is_system, u.tokens_valid_after
+     WHERE jti = %s AND user_id = %s AND used_at IS NULL AND revoked_at IS NULL
+ RETURNING family_id
 """  # noqa: S608
 
 
-def _claim(jti: str, child_jti: str) -> tuple | None:
-    """Mark `jti` used if it still is unused and unrevoked; the row and its user's auth state."""
+def _claim(*, jti: str, user_id: str, child_jti: str) -> tuple | None:
+    """Mark `jti` used if it still is unused and unrevoked: (family_id, is_active, is_system,
+    tokens_valid_after), or None if it could not be claimed (or its user is gone)."""
     now = timezone.now()
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute(_CLAIM_SQL, [now, child_jti, jti])
-            return cursor.fetchone()
-    # SQLite (quick start only) cannot RETURNING from a joined table: two statements instead.
+            cursor.execute(_LOCK_USER_SQL, [user_id])
+            user_row = cursor.fetchone()
+            if user_row is None:
+                return None
+            cursor.execute(_CLAIM_SQL, [now, child_jti, jti, user_id])
+            claimed = cursor.fetchone()
+        return None if claimed is None else (claimed[0], *user_row)
+    # SQLite (quick start only) has neither FOR SHARE nor concurrent writers: plain ORM.
+    user_row = User.objects.filter(pk=user_id).values_list(
+        "is_active", "is_system", "tokens_valid_after"
+    )
+    if not user_row:
+        return None
     claimed = RefreshTokenRecord.objects.filter(
-        jti=jti, used_at__isnull=True, revoked_at__isnull=True
+        jti=jti, user_id=user_id, used_at__isnull=True, revoked_at__isnull=True
     ).update(used_at=now, replaced_by=child_jti)
     if not claimed:
         return None
-    return RefreshTokenRecord.objects.filter(jti=jti).values_list(
-        "family_id", "user__is_active", "user__is_system", "user__tokens_valid_after"
-    )[0]
+    family_id = RefreshTokenRecord.objects.filter(jti=jti).values_list("family_id", flat=True)[0]
+    return (family_id, *user_row[0])
 
 
 def token_refresh(*, raw: str, ip: str | None, user_agent: str) -> tokens.TokenPair:
@@ -221,10 +259,12 @@ def token_refresh(*, raw: str, ip: str | None, user_agent: str) -> tokens.TokenP
         claims = tokens.decode(raw, tokens.REFRESH)
     except tokens.InvalidToken as exc:
         raise RefreshRejected(exc.message) from None
-    issued_ms = tokens.now_ms()
+    # Never earlier than its parent, which passed the tokens_valid_after check: a child issued
+    # on a machine whose clock lags must not be born dead.
+    issued_ms = max(tokens.now_ms(), claims.issued_ms)
     child_jti = tokens.new_jti(issued_ms)
     with transaction.atomic():
-        row = _claim(claims.jti, child_jti)
+        row = _claim(jti=claims.jti, user_id=claims.user_id, child_jti=child_jti)
         if row is not None:
             family_id, is_active, is_system, valid_after = row
             if not is_active or is_system or claims.issued_ms < valid_after:
@@ -268,9 +308,7 @@ def _replay_or_reuse(claims: tokens.Claims, *, ip: str | None, user_agent: str):
                 refresh_exp=child.expires_at,
             )
     with transaction.atomic():
-        revoked = RefreshTokenRecord.objects.filter(
-            family_id=record.family_id, revoked_at__isnull=True
-        ).update(revoked_at=timezone.now())
+        revoked = _revoke_rows(RefreshTokenRecord.objects.filter(family_id=record.family_id))
         user = record.user
         activity_record(
             actor=Actor(
@@ -300,9 +338,7 @@ def logout(*, raw: str, ip: str | None, user_agent: str) -> None:
     if record is None:
         return
     with transaction.atomic():
-        revoked = RefreshTokenRecord.objects.filter(
-            family_id=record.family_id, revoked_at__isnull=True
-        ).update(revoked_at=timezone.now())
+        revoked = _revoke_rows(RefreshTokenRecord.objects.filter(family_id=record.family_id))
         if revoked:
             activity_record(
                 actor=Actor(
