@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from apikeys.crypto import display_prefix
 from parsalink.ids import ID_MAX_LENGTH, PrefixedId
 
 
@@ -36,6 +37,11 @@ class ApiKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.id})"
+
+    @property
+    def prefix(self) -> str:
+        """What lists show instead of the key: `pk_live_01HX…abcd`."""
+        return display_prefix(self.id, self.last_four)
 
 
 class ApiKeyUsage(models.Model):

@@ -1,0 +1,107 @@
+"""Operators' admin: keys per workspace (the full key shown once on add), read-only usage log."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.db import transaction
+
+from activity.actor import Actor
+from apikeys import services
+from apikeys.models import ApiKey, ApiKeyUsage
+
+_KEY_COLUMNS = (
+    "id",
+    "name",
+    "prefix",
+    "workspace",
+    "created_at",
+    "created_by",
+    "last_used_at",
+    "expires_at",
+    "revoked_at",
+)
+
+
+class ApiKeyAddForm(forms.ModelForm):
+    class Meta:
+        model = ApiKey
+        fields = ("workspace", "name", "expires_at")
+
+
+def _operator(request, workspace_id: str) -> Actor:
+    return Actor.from_request(request, workspace_id=workspace_id, user_id=request.user.pk)
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    list_display = _KEY_COLUMNS
+    list_filter = ("workspace",)
+    list_select_related = ("workspace", "created_by")
+    search_fields = ("id", "name")
+    ordering = ("workspace", "-id")
+    actions = ["revoke_selected"]
+    readonly_fields = _KEY_COLUMNS
+    add_form = ApiKeyAddForm
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = self.add_form
+        return super().get_form(request, obj, **kwargs)
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly_fields if obj is not None else ()
+
+    def get_fields(self, request, obj=None):
+        return ApiKeyAddForm.Meta.fields if obj is None else _KEY_COLUMNS
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        # Keys are changed only through the service (revoke action); the detail page is a view.
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # Deleting would erase the usage evidence; revoke instead.
+        return False
+
+    def save_model(self, request, obj, form, change) -> None:
+        """Create through the service (hash only, activity event) and show the key just once."""
+        created = services.api_key_create(
+            actor=_operator(request, obj.workspace_id),
+            name=obj.name,
+            expires_at=obj.expires_at,
+        )
+        obj.__dict__.update(created.api_key.__dict__)
+        obj._state.adding = False
+        messages.success(
+            request,
+            f"API key {created.api_key.id} created. Copy it now, it will not be shown again: "
+            f"{created.plain}",
+        )
+
+    @admin.action(description="Revoke selected keys")
+    def revoke_selected(self, request, queryset) -> None:
+        with transaction.atomic():
+            keys = list(queryset.filter(revoked_at__isnull=True))
+            for api_key in keys:
+                services.api_key_revoke(
+                    api_key=api_key, actor=_operator(request, api_key.workspace_id)
+                )
+        self.message_user(request, f"Revoked {len(keys)} key(s).", messages.SUCCESS)
+
+
+@admin.register(ApiKeyUsage)
+class ApiKeyUsageAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "api_key", "method", "path", "status", "ip", "user_agent")
+    list_filter = ("api_key__workspace",)
+    list_select_related = ("api_key",)
+    search_fields = ("=api_key__id",)
+    # A usage table grows to millions of rows: never COUNT(*) it for the changelist header.
+    show_full_result_count = False
+    raw_id_fields = ("api_key",)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

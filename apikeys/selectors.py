@@ -1,0 +1,81 @@
+"""Reads for API keys: the lean per-request key lookup, and the management lists."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import connection
+from django.db.models import QuerySet
+
+from accounts.models import User
+from apikeys.models import ApiKey, ApiKeyUsage
+from parsalink.ids import is_valid_id
+
+# lastUsedAt is written at most once per this interval per key (see services.usage_record).
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+# One indexed query (the key's primary key, then the partial unique index on the workspace's
+# system user) for exactly the columns authentication needs. The time comparisons run in SQL so
+# the same code works on PostgreSQL and on SQLite, whose raw cursors return datetimes as text.
+_AUTH_SQL = f"""
+SELECT k.secret_hash, k.workspace_id,
+       k.revoked_at IS NOT NULL,
+       k.expires_at IS NOT NULL AND k.expires_at <= %s,
+       k.last_used_at IS NULL OR k.last_used_at < %s,
+       u.id, u.email, u.first_name, u.last_name
+FROM {ApiKey._meta.db_table} k
+LEFT JOIN {User._meta.db_table} u ON u.workspace_id = k.workspace_id AND u.is_system
+WHERE k.id = %s
+"""  # noqa: S608 (table names only; values are parameters)
+
+
+@dataclass(frozen=True, slots=True)
+class KeyAuthRow:
+    secret_hash: str
+    workspace_id: str
+    is_revoked: bool
+    is_expired: bool
+    last_used_is_stale: bool
+    system_user_id: str | None
+    system_user_email: str
+    system_user_first_name: str
+    system_user_last_name: str
+
+
+def api_key_auth_row(*, key_id: str, now: datetime) -> KeyAuthRow | None:
+    """The key's state and its workspace's system user, read fresh (no cache: revocation is
+    immediate on every worker), or None for an unknown key id."""
+    adapt = connection.ops.adapt_datetimefield_value
+    with connection.cursor() as cursor:
+        cursor.execute(_AUTH_SQL, [adapt(now), adapt(now - LAST_USED_RESOLUTION), key_id])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    secret_hash, workspace_id, revoked, expired, stale, uid, email, first, last = row
+    return KeyAuthRow(
+        secret_hash=secret_hash,
+        workspace_id=workspace_id,
+        is_revoked=bool(revoked),
+        is_expired=bool(expired),
+        last_used_is_stale=bool(stale),
+        system_user_id=uid,
+        system_user_email=email or "",
+        system_user_first_name=first or "",
+        system_user_last_name=last or "",
+    )
+
+
+def api_key_list(*, workspace_id: str) -> QuerySet[ApiKey]:
+    """One workspace's keys (index apikeys_apikey_ws_idx serves the newest-first list)."""
+    return ApiKey.objects.filter(workspace_id=workspace_id)
+
+
+def api_key_get(*, workspace_id: str, key_id: str) -> ApiKey | None:
+    """A key of this workspace, or None (another workspace's key is indistinguishable from none)."""
+    if not is_valid_id(key_id, "key"):
+        return None
+    return ApiKey.objects.filter(workspace_id=workspace_id, pk=key_id).first()
+
+
+def api_key_usage_list(*, api_key_id: str) -> QuerySet[ApiKeyUsage]:
+    """One key's usage log (index apikeys_usage_key_idx serves it newest first)."""
+    return ApiKeyUsage.objects.filter(api_key_id=api_key_id)

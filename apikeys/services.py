@@ -1,0 +1,192 @@
+"""Writes for API keys: create, revoke and roll (each with its activity event), and usage rows."""
+
+import ipaddress
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from activity.actor import Actor
+from activity.services import activity_record
+from apikeys import crypto
+from apikeys.models import ApiKey, ApiKeyUsage
+from apikeys.selectors import LAST_USED_RESOLUTION
+
+MAX_ROLL_OVERLAP_SECONDS = 7 * 24 * 3600
+
+
+class KeyAlreadyRevoked(Exception):
+    """A revoked key cannot be rolled (its integrations are already cut off)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CreatedKey:
+    api_key: ApiKey
+    # The full key: returned to the caller once and never stored or logged.
+    plain: str
+
+
+def _create(
+    *, workspace_id: str, name: str, expires_at: datetime | None, created_by_id: str | None
+) -> CreatedKey:
+    new = crypto.generate()
+    api_key = ApiKey.objects.create(
+        id=new.key_id,
+        workspace_id=workspace_id,
+        name=name,
+        secret_hash=new.secret_hash,
+        last_four=new.last_four,
+        created_by_id=created_by_id,
+        expires_at=expires_at,
+    )
+    return CreatedKey(api_key=api_key, plain=new.plain)
+
+
+@transaction.atomic
+def api_key_create(*, actor: Actor, name: str, expires_at: datetime | None = None) -> CreatedKey:
+    """A new key in the actor's workspace; the plain key is in the result and nowhere else."""
+    created = _create(
+        workspace_id=actor.workspace_id,
+        name=name,
+        expires_at=expires_at,
+        created_by_id=actor.user_id,
+    )
+    activity_record(
+        actor=actor,
+        action="api_key.created",
+        target_type="api_key",
+        target_id=created.api_key.pk,
+        changes=["name", "expires_at"] if expires_at else ["name"],
+    )
+    return created
+
+
+@transaction.atomic
+def api_key_revoke(*, api_key: ApiKey, actor: Actor) -> ApiKey:
+    """Revoke at once (idempotent): the next request with the key, on any worker, is a 401."""
+    locked = ApiKey.objects.select_for_update().get(pk=api_key.pk)
+    if locked.revoked_at is None:
+        locked.revoked_at = timezone.now()
+        locked.save(update_fields=["revoked_at"])
+        activity_record(
+            actor=actor,
+            action="api_key.revoked",
+            target_type="api_key",
+            target_id=locked.pk,
+            changes=["revoked_at"],
+        )
+    return locked
+
+
+@transaction.atomic
+def api_key_roll(*, api_key: ApiKey, actor: Actor, overlap_seconds: int) -> CreatedKey:
+    """A new key with the same name; the old one keeps working `overlap_seconds` more (never
+    longer than it would have anyway)."""
+    if not 0 <= overlap_seconds <= MAX_ROLL_OVERLAP_SECONDS:
+        raise ValueError("overlap_seconds out of range")
+    old = ApiKey.objects.select_for_update().get(pk=api_key.pk)
+    if old.revoked_at is not None:
+        raise KeyAlreadyRevoked
+    now = timezone.now()
+    ends = now + timedelta(seconds=overlap_seconds)
+    if old.expires_at is None or old.expires_at > ends:
+        old.expires_at = ends
+        old.save(update_fields=["expires_at"])
+    created = _create(
+        workspace_id=old.workspace_id, name=old.name, expires_at=None, created_by_id=actor.user_id
+    )
+    activity_record(
+        actor=actor,
+        action="api_key.rolled",
+        target_type="api_key",
+        target_id=old.pk,
+        changes=["expires_at"],
+    )
+    activity_record(
+        actor=actor,
+        action="api_key.created",
+        target_type="api_key",
+        target_id=created.api_key.pk,
+        changes=["name"],
+    )
+    return created
+
+
+# --- usage log ------------------------------------------------------------------------------
+
+_USAGE_TABLE = ApiKeyUsage._meta.db_table
+_KEY_TABLE = ApiKey._meta.db_table
+_USAGE_COLUMNS = "api_key_id, created_at, method, path, status, ip, user_agent"
+_USAGE_INSERT = (
+    f"INSERT INTO {_USAGE_TABLE} ({_USAGE_COLUMNS}) "  # noqa: S608
+    "VALUES (%s, %s, %s, %s, %s, %s, %s)"
+)
+_TOUCH = (
+    f"UPDATE {_KEY_TABLE} SET last_used_at = %s "  # noqa: S608
+    "WHERE id = %s AND (last_used_at IS NULL OR last_used_at < %s)"
+)
+# PostgreSQL: one statement, one round trip, its own short transaction. set_config(..., true)
+# is the function form of `SET LOCAL synchronous_commit TO OFF`: it lasts until this statement's
+# transaction ends, and the commit reads it, so the row does not wait for a WAL flush (the WAL
+# writer flushes it within wal_writer_delay, 200 ms by default). The optional data-modifying CTE
+# moves lastUsedAt forward in the same transaction when the lookup found it stale.
+_PG_SYNC_OFF = "sync_off AS (SELECT set_config('synchronous_commit', 'off', true))"
+_PG_INSERT = (
+    f"WITH {_PG_SYNC_OFF} INSERT INTO {_USAGE_TABLE} ({_USAGE_COLUMNS}) "  # noqa: S608
+    "SELECT %s, %s, %s, %s, %s, %s::inet, %s FROM sync_off"
+)
+_PG_INSERT_AND_TOUCH = (
+    f"WITH {_PG_SYNC_OFF}, touch AS ({_TOUCH}) "  # noqa: S608
+    f"INSERT INTO {_USAGE_TABLE} ({_USAGE_COLUMNS}) "
+    "SELECT %s, %s, %s, %s, %s, %s::inet, %s FROM sync_off"
+)
+
+
+def _valid_ip(value: str | None) -> str | None:
+    if not value:
+        return None
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        return None
+
+
+def usage_record(
+    *,
+    api_key_id: str,
+    method: str,
+    path: str,
+    status: int,
+    ip: str | None,
+    user_agent: str,
+    touch_last_used: bool,
+) -> None:
+    """Append one usage row; with `touch_last_used`, also move the key's lastUsedAt forward.
+
+    lastUsedAt is written at most once a minute per key (the UPDATE's WHERE re-checks it), so
+    the key row never becomes a hot row that serialises a key's concurrent requests.
+    """
+    now = timezone.now()
+    adapt = connection.ops.adapt_datetimefield_value
+    usage = [
+        api_key_id,
+        adapt(now),
+        method[:10],
+        path[:300],
+        status,
+        _valid_ip(ip),
+        (user_agent or "")[:300],
+    ]
+    touch = [adapt(now), api_key_id, adapt(now - LAST_USED_RESOLUTION)]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            if touch_last_used:
+                cursor.execute(_PG_INSERT_AND_TOUCH, touch + usage)
+            else:
+                cursor.execute(_PG_INSERT, usage)
+            return
+        with transaction.atomic():
+            cursor.execute(_USAGE_INSERT, usage)
+            if touch_last_used:
+                cursor.execute(_TOUCH, touch)
