@@ -1,22 +1,68 @@
-"""Request-level guards that run before authentication or any view."""
+"""Request-level guards that run before authentication or any view.
+
+Order (settings.MIDDLEWARE): Django's SecurityMiddleware first, so that its headers (nosniff,
+Referrer-Policy, HSTS on TLS) are on every response, refusals included; then request context
+and logging, the health probes, the HTTPS refusal and the body size limit, all before sessions,
+authentication, throttles or views.
+"""
 
 import logging
 import re
+import sys
 import time
 
 from django.conf import settings
+from django.core.signals import got_request_exception
 from django.db import InterfaceError, OperationalError
+from django.utils.functional import empty
 
+from parsalink import health
 from parsalink.errors import error_response
 from parsalink.ids import new_id
 from parsalink.logging import request_id_var
 
 request_log = logging.getLogger("parsalink.request")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_DATABASE_ERRORS = (OperationalError, InterfaceError)
+
+
+def service_unavailable():
+    return error_response(
+        503,
+        "The service is temporarily unavailable; retry shortly.",
+        "service_unavailable",
+        headers={"Retry-After": "1"},
+    )
+
+
+def _note_database_failure(sender, request=None, **kwargs) -> None:
+    """Marks a request whose unhandled exception was a database outage (see below)."""
+    if request is not None and isinstance(sys.exception(), _DATABASE_ERRORS):
+        request.parsalink_database_unavailable = True
+
+
+# Django turns an exception raised inside any middleware into a 500 response right where it
+# happens, so an outer middleware never sees it. This signal is sent with the exception still
+# being handled; RequestContextMiddleware then answers 503 instead of that 500.
+got_request_exception.connect(_note_database_failure, dispatch_uid="parsalink-database-outage")
+
+
+def _logged_principal(request) -> tuple[str | None, str | None]:
+    """The caller's user and key id, without triggering a lazy (session) user lookup."""
+    user = request.__dict__.get("user")
+    wrapped = getattr(user, "_wrapped", None)
+    if user is None or wrapped is empty:
+        return None, None
+    user = wrapped if wrapped is not None else user
+    return getattr(user, "id", None), getattr(user, "api_key_id", None)
 
 
 class RequestContextMiddleware:
-    """Gives each request an id (echoed as X-Request-ID) and logs one JSON line when it ends."""
+    """Gives each request an id (echoed as X-Request-ID) and logs one JSON line when it ends.
+
+    The line holds method, path (never the query string), status, duration and the user / API
+    key *ids* — never headers or bodies, so no token, key or password can reach the log.
+    """
 
     def __init__(self, get_response) -> None:
         self.get_response = get_response
@@ -28,8 +74,12 @@ class RequestContextMiddleware:
         token = request_id_var.set(request_id)
         try:
             response = self.get_response(request)
+            if response.status_code == 500 and getattr(
+                request, "parsalink_database_unavailable", False
+            ):
+                response = service_unavailable()
             response["X-Request-ID"] = request_id
-            user = getattr(request, "user", None)
+            user_id, api_key_id = _logged_principal(request)
             request_log.info(
                 "request",
                 extra={
@@ -37,8 +87,8 @@ class RequestContextMiddleware:
                     "path": request.path,
                     "status": response.status_code,
                     "durationMs": round((time.perf_counter() - started) * 1000, 2),
-                    "userId": getattr(user, "id", None),
-                    "apiKeyId": getattr(user, "api_key_id", None),
+                    "userId": user_id,
+                    "apiKeyId": api_key_id,
                 },
             )
             return response
@@ -46,28 +96,46 @@ class RequestContextMiddleware:
             request_id_var.reset(token)
 
     def process_exception(self, request, exception):
-        if isinstance(exception, (OperationalError, InterfaceError)):
-            return error_response(
-                503,
-                "The service is temporarily unavailable; retry shortly.",
-                "service_unavailable",
-                headers={"Retry-After": "1"},
-            )
+        # A non-DRF view (the admin) hit a database outage: 503, not 500. DRF views get the
+        # same answer from parsalink.exceptions.
+        if isinstance(exception, _DATABASE_ERRORS):
+            return service_unavailable()
         return None
 
 
-class HttpsOnlyMiddleware:
-    """Refuses plain-HTTP requests with 403 `https_required`; never redirects (contract)."""
+class HealthCheckMiddleware:
+    """Answers /healthz and /readyz before host validation, the HTTPS refusal and sessions.
+
+    Load balancers and container health checks probe over plain HTTP on the internal network,
+    with whatever Host header they use (`127.0.0.1:8000`), which DJANGO_ALLOWED_HOSTS need not
+    list. The probes reveal nothing but "alive" / "ready".
+    """
+
+    probes = {"/healthz": health.healthz, "/readyz": health.readyz}
 
     def __init__(self, get_response) -> None:
         self.get_response = get_response
 
     def __call__(self, request):
-        if (
-            settings.HTTPS_ONLY
-            and not request.is_secure()
-            and not request.path.startswith(settings.HTTPS_EXEMPT_PATHS)
-        ):
+        probe = self.probes.get(request.path_info)
+        if probe is not None and request.method in ("GET", "HEAD"):
+            return probe(request)
+        return self.get_response(request)
+
+
+class HttpsOnlyMiddleware:
+    """Refuses plain-HTTP requests with 403 `https_required`; never redirects (contract).
+
+    TLS is what the WSGI server says it is (`wsgi.url_scheme`): gunicorn sets it from its own
+    --certfile, or from X-Forwarded-Proto sent by a peer in FORWARDED_ALLOW_IPS. Django's
+    SECURE_PROXY_SSL_HEADER stays unset, so the header from anyone else is never believed.
+    """
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if settings.HTTPS_ONLY and not request.is_secure():
             return error_response(
                 403,
                 "HTTPS is required: this API does not accept requests over plain HTTP. "
@@ -78,14 +146,18 @@ class HttpsOnlyMiddleware:
 
 
 class BodySizeLimitMiddleware:
-    """Refuses request bodies over MAX_REQUEST_BODY_BYTES with 413 before anything reads them."""
+    """Refuses request bodies over MAX_REQUEST_BODY_BYTES with 413 before anything reads them.
+
+    A chunked body has no Content-Length; DRF then reads no body at all, and Django's own
+    DATA_UPLOAD_MAX_MEMORY_SIZE bounds any other reader.
+    """
 
     def __init__(self, get_response) -> None:
         self.get_response = get_response
 
     def __call__(self, request):
         raw_length = request.META.get("CONTENT_LENGTH") or "0"
-        if not raw_length.isdigit():
+        if not raw_length.isascii() or not raw_length.isdigit():
             return error_response(400, "Content-Length is not valid.", "bad_request")
         if int(raw_length) > settings.MAX_REQUEST_BODY_BYTES:
             return error_response(

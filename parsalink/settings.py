@@ -45,12 +45,16 @@ INSTALLED_APPS = [
     "contacts",
 ]
 
+# Order matters (parsalink/middleware.py): security headers on every response, refusals
+# included; then the request log, the probes (plain HTTP, any Host), the HTTPS refusal and the
+# body limit — all before sessions, authentication, throttles or any view.
 MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
     "parsalink.middleware.RequestContextMiddleware",
+    "parsalink.middleware.HealthCheckMiddleware",
     "parsalink.middleware.HttpsOnlyMiddleware",
     "parsalink.middleware.BodySizeLimitMiddleware",
     "apikeys.middleware.ApiKeyUsageMiddleware",
-    "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -166,10 +170,11 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
 
 # Transport security. TLS is detected from the WSGI scheme, which gunicorn sets from its own
 # --certfile or from X-Forwarded-Proto sent by a proxy in FORWARDED_ALLOW_IPS (gunicorn.conf.py).
+# Django's SECURE_PROXY_SSL_HEADER stays unset on purpose: it would believe the header from anyone.
 FORWARDED_ALLOW_IPS = env_list("FORWARDED_ALLOW_IPS")
 HTTPS_ONLY = not DEBUG
-# Health probes may come over plain HTTP from the internal network (README "Operations").
-HTTPS_EXEMPT_PATHS = ("/healthz", "/readyz")
+# /healthz and /readyz answer over plain HTTP (internal network, README "Operations"): they are
+# served by HealthCheckMiddleware, ahead of HttpsOnlyMiddleware.
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
@@ -232,7 +237,11 @@ REST_FRAMEWORK = {
         "refresh_ip": THROTTLE_REFRESH_PER_IP,
         "api_key": THROTTLE_API_KEY,
     },
-    "NUM_PROXIES": None,
+    # Throttles key on the client address. DRF's default (None) believes X-Forwarded-For from
+    # anyone, which lets an attacker dodge the per-IP login limit with a made-up header. Behind
+    # one trusted proxy (FORWARDED_ALLOW_IPS set) the last X-Forwarded-For entry, which that
+    # proxy wrote, is the client; with no proxy, the socket peer is.
+    "NUM_PROXIES": env_int("NUM_PROXIES", 1 if FORWARDED_ALLOW_IPS else 0),
 }
 
 SPECTACULAR_SETTINGS = {
@@ -243,6 +252,13 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api",
+    # The preprocessing hook also imports parsalink.schema, which registers the JWT
+    # authentication extension before any view is inspected.
+    "PREPROCESSING_HOOKS": ["parsalink.schema.drop_benchmark_endpoints"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "parsalink.schema.add_error_responses",
+    ],
 }
 
 PARSALINK_BENCHMARK = env_bool("PARSALINK_BENCHMARK", False)

@@ -1,0 +1,96 @@
+"""gunicorn settings, every value from the environment (README "Operations").
+
+gunicorn reads ./gunicorn.conf.py by default, so `gunicorn parsalink.wsgi` from the repository root
+(or the container's /app) uses this file without a `-c` flag.
+"""
+
+import multiprocessing
+import os
+import sys
+
+from gunicorn.http import wsgi as _gunicorn_wsgi
+
+# Configuration errors stop the master here, before any worker forks, with exactly one line on
+# stderr and a non-zero exit (contract): settings.py exits with a one-line reason when
+# DJANGO_SECRET_KEY is missing with debug off, and env readers raise ImproperlyConfigured.
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "parsalink.settings")
+try:
+    import parsalink.settings  # noqa: F401
+except Exception as exc:  # anything a bad environment can raise; SystemExit passes through
+    sys.exit(f"configuration error: {exc}")
+
+
+def _int(name: str, default: int, minimum: int = 0) -> int:
+    raw = os.environ.get(name, "")
+    try:
+        value = int(raw) if raw else default
+    except ValueError:
+        sys.exit(f"configuration error: {name} must be an integer, not {raw!r}")
+    if value < minimum:
+        sys.exit(f"configuration error: {name} must be at least {minimum}, not {value}")
+    return value
+
+
+bind = [f"{os.environ.get('BIND_HOST', '0.0.0.0')}:{_int('PORT', 8000, 1)}"]  # noqa: S104
+
+# CPU-bound work (Argon2 password hashing) wants processes; cap the default so a big host does
+# not open more PostgreSQL connections than the server allows (each worker keeps one per thread).
+workers = _int("GUNICORN_WORKERS", min(2 * multiprocessing.cpu_count() + 1, 9), 1)
+threads = _int("GUNICORN_THREADS", 1, 1)
+timeout = _int("GUNICORN_TIMEOUT", 30, 1)
+graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30, 1)
+keepalive = _int("GUNICORN_KEEPALIVE", 5, 1)
+# Recycle workers now and then so a slow leak cannot grow forever; jitter avoids all of them
+# restarting at the same moment.
+max_requests = _int("GUNICORN_MAX_REQUESTS", 10000)
+max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 1000)
+
+# Trust X-Forwarded-Proto only from the proxies listed here. gunicorn's own default trusts
+# 127.0.0.1, which would let any local process (or a same-host proxy misconfiguration) claim TLS:
+# the contract's default is "none".
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "")
+# Only X-Forwarded-Proto decides the scheme (gunicorn also honours X-Forwarded-Protocol and
+# X-Forwarded-SSL by default; one header is one thing for the proxy to set and strip).
+secure_scheme_headers = {"X-FORWARDED-PROTO": "https"}
+
+# Request logs are one JSON line each from RequestContextMiddleware; gunicorn's access log would
+# be a second, unstructured line per request.
+accesslog = None
+loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+# gunicorn's own messages (boot, worker restarts, timeouts) as JSON lines on stdout too.
+logconfig_dict = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"json": {"()": "parsalink.logging.JsonFormatter"}},
+    "handlers": {
+        "stdout": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "stream": "ext://sys.stdout",
+        }
+    },
+    "loggers": {
+        "gunicorn.error": {"handlers": ["stdout"], "level": loglevel.upper(), "propagate": False},
+        "gunicorn.access": {"handlers": [], "propagate": False},
+    },
+    "root": {"handlers": ["stdout"], "level": loglevel.upper()},
+}
+
+# Let the certificate and key be given by environment too (TLS at gunicorn, no proxy).
+if os.environ.get("GUNICORN_CERTFILE"):
+    certfile = os.environ["GUNICORN_CERTFILE"]
+    keyfile = os.environ.get("GUNICORN_KEYFILE")
+
+# No `Server:` response header. gunicorn (since 20.1) sends `Server: gunicorn` without a version
+# and has no setting for it (benoitc/gunicorn#825); assigning `gunicorn.SERVER` does not work
+# reliably because gunicorn.http.wsgi copies the value at import time. Dropping the line from the
+# default headers is the one place that covers every response; tests/ops/test_headers.py fails
+# if a gunicorn upgrade changes this method.
+_default_headers = _gunicorn_wsgi.Response.default_headers
+
+
+def _default_headers_without_server(self):
+    return [line for line in _default_headers(self) if not line.startswith("Server:")]
+
+
+_gunicorn_wsgi.Response.default_headers = _default_headers_without_server

@@ -1,0 +1,86 @@
+"""OpenAPI additions: the JWT bearer scheme and the error responses every operation can give.
+
+Imported by drf-spectacular through SPECTACULAR_SETTINGS["PREPROCESSING_HOOKS"], before any view
+is inspected, which registers the authentication extension below. The API-key scheme lives next
+to its authentication class (apikeys/schema.py).
+"""
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+
+ERROR_COMPONENT = "Error"
+ERROR_SCHEMA = {
+    "type": "object",
+    "description": "Every error body (contract): human-readable `detail`, stable `code`; "
+    "validation errors (400) add `fields`.",
+    "properties": {
+        "detail": {"type": "string"},
+        "code": {"type": "string"},
+        "fields": {
+            "type": "object",
+            "additionalProperties": {"type": "array", "items": {"type": "string"}},
+        },
+    },
+    "required": ["detail", "code"],
+}
+_RETRY_AFTER = {
+    "Retry-After": {
+        "schema": {"type": "integer"},
+        "description": "Seconds to wait before retrying.",
+    }
+}
+_BODY_METHODS = {"post", "put", "patch"}
+
+
+class JWTBearerScheme(OpenApiAuthenticationExtension):
+    target_class = "accounts.authentication.JWTBearerAuthentication"
+    name = "jwtAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "JWT",
+            "description": "An access token from POST /api/auth/login/ or "
+            "/api/auth/token/refresh/ (HS256, 1 hour). A refresh token is refused here.",
+        }
+
+
+def drop_benchmark_endpoints(endpoints):
+    """The benchmark-only list view (PARSALINK_BENCHMARK=1) is not part of the API."""
+    return [endpoint for endpoint in endpoints if not endpoint[0].startswith("/api/_bench/")]
+
+
+def _errors_for(method: str, path: str, operation: dict) -> dict[int, str]:
+    has_body = method in _BODY_METHODS
+    errors = {
+        401: "Missing, malformed, expired or revoked credentials (`WWW-Authenticate: Bearer`).",
+        403: "Refused: `https_required` over plain HTTP, or not allowed for this caller "
+        "(e.g. an API key on a people-only endpoint).",
+        429: "Rate limited; see `Retry-After`.",
+        503: "The database is unreachable; retry after `Retry-After` seconds.",
+    }
+    if has_body or operation.get("parameters"):
+        errors[400] = "Invalid input: `fields` maps each field to its messages."
+    if "{" in path:
+        errors[404] = "No such object in the caller's workspace."
+    if has_body:
+        errors[413] = "Request body over 1 MiB."
+    return errors
+
+
+def add_error_responses(result, generator, request, public):
+    """Documents the {detail, code, fields} error responses on every operation."""
+    components = result.setdefault("components", {}).setdefault("schemas", {})
+    components[ERROR_COMPONENT] = ERROR_SCHEMA
+    content = {"application/json": {"schema": {"$ref": f"#/components/schemas/{ERROR_COMPONENT}"}}}
+    for path, operations in result.get("paths", {}).items():
+        for method, operation in operations.items():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            responses = operation["responses"]
+            for status, description in _errors_for(method, path, operation).items():
+                response = responses.setdefault(str(status), {"description": description})
+                response.setdefault("content", content)
+                if status in (429, 503):
+                    response.setdefault("headers", _RETRY_AFTER)
+    return result
