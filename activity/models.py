@@ -37,6 +37,8 @@ class ActivityEvent(models.Model):
             models.Index(fields=["workspace", "-id"], name="activity_event_ws_idx"),
             # ?apiKey=key_…: what one key changed, newest first.
             models.Index(fields=["api_key", "-id"], name="activity_event_key_idx"),
+            # ?actor=usr_…: what one person (or a workspace's system user) did, newest first.
+            models.Index(fields=["actor", "-id"], name="activity_event_actor_idx"),
             # Retention deletes by age in bounded batches.
             models.Index(fields=["created_at"], name="activity_event_created_idx"),
         ]
