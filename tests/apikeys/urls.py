@@ -10,6 +10,8 @@ from parsalink.urls import urlpatterns as real_urlpatterns
 @api_view(["GET", "POST"])
 def whoami(request):
     user = request.user
+    if request.method == "POST":
+        request.data  # parse the body: a malformed one is a 400
     status = int(request.query_params.get("status", 200))
     body = {
         "id": user.id,
