@@ -237,3 +237,35 @@ def test_me_without_credentials_is_401(api_client):
     assert response.status_code == 401
     assert response.json()["code"] == "not_authenticated"
     assert response["WWW-Authenticate"].startswith("Bearer")
+
+
+# --- API keys are not people -------------------------------------------------------------------
+
+
+@pytest.fixture
+def api_key(user) -> str:
+    from apikeys.services import api_key_create
+
+    actor = Actor.system(workspace_id=user.workspace_id, user_id=user.pk)
+    return api_key_create(actor=actor, name="Integration").plain
+
+
+def test_the_api_key_is_valid_elsewhere(api_key):
+    assert bearer(api_key).get("/api/activity/").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("get", "/api/auth/me/", None),
+        ("post", LOGOUT_ALL, None),
+        ("post", PASSWORD_URL, {"currentPassword": PASSWORD, "newPassword": NEW_PASSWORD}),
+    ],
+    ids=["me", "logout_all", "password"],
+)
+def test_person_only_endpoints_refuse_api_keys_with_403(api_key, user, method, path, body):
+    response = getattr(bearer(api_key), method)(path, body, format="json")
+    assert response.status_code == 403
+    assert response.json()["code"] == "user_token_required"
+    user.refresh_from_db()
+    assert user.check_password(PASSWORD) and user.tokens_valid_after == 0
