@@ -86,7 +86,7 @@ class GunicornServer:
             try:
                 requests.get(f"{self.url}/healthz", timeout=1, verify=False)
                 return self
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):
                 time.sleep(0.1)
         self.__exit__(None, None, None)
         raise RuntimeError("gunicorn did not start within 30 s")
