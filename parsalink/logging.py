@@ -3,6 +3,7 @@
 import contextvars
 import json
 import logging
+import logging.config
 from datetime import UTC, datetime
 
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
@@ -19,6 +20,7 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
+            "pid": record.process,
         }
         request_id = request_id_var.get()
         if request_id:
@@ -27,3 +29,10 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, default=str)
+
+
+def configure(config: dict) -> None:
+    """settings.LOGGING_CONFIG: the dict config, plus Python warnings as log records, so that
+    even a library's warning is a JSON line rather than free text on stderr."""
+    logging.config.dictConfig(config)
+    logging.captureWarnings(True)

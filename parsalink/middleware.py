@@ -15,6 +15,8 @@ from django.conf import settings
 from django.core.signals import got_request_exception
 from django.db import InterfaceError, OperationalError
 from django.utils.functional import empty
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from parsalink import health
 from parsalink.errors import error_response
@@ -23,7 +25,8 @@ from parsalink.logging import request_id_var
 
 request_log = logging.getLogger("parsalink.request")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-_DATABASE_ERRORS = (OperationalError, InterfaceError)
+# The database, or Redis holding the throttle counters, is unreachable: a retryable 503.
+_DATABASE_ERRORS = (OperationalError, InterfaceError, RedisConnectionError, RedisTimeoutError)
 
 
 def service_unavailable():
@@ -36,7 +39,7 @@ def service_unavailable():
 
 
 def _note_database_failure(sender, request=None, **kwargs) -> None:
-    """Marks a request whose unhandled exception was a database outage (see below)."""
+    """Marks a request whose unhandled exception was a database or cache outage (see below)."""
     if request is not None and isinstance(sys.exception(), _DATABASE_ERRORS):
         request.parsalink_database_unavailable = True
 

@@ -118,7 +118,12 @@ if REDIS_URL:
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
-            "KEY_PREFIX": "parsalink",
+            "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "parsalink"),
+            # A Redis outage must answer a fast 503 (parsalink.middleware), not hold a worker.
+            "OPTIONS": {
+                "socket_connect_timeout": env_int("REDIS_TIMEOUT", 2, minimum=1),
+                "socket_timeout": env_int("REDIS_TIMEOUT", 2, minimum=1),
+            },
         }
     }
 else:
@@ -126,6 +131,7 @@ else:
         "default": {
             "BACKEND": "django.core.cache.backends.db.DatabaseCache",
             "LOCATION": "parsalink_cache",
+            "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "parsalink"),
         }
     }
 
@@ -183,7 +189,10 @@ SECURE_REFERRER_POLICY = "same-origin"
 # No redirect to HTTPS: HttpsOnlyMiddleware refuses plain HTTP instead (a redirect would mean the
 # client already sent its credentials in the clear). check --deploy's W008 is silenced for that.
 SECURE_SSL_REDIRECT = False
-SILENCED_SYSTEM_CHECKS = ["security.W008"]
+# W021: the HSTS `preload` directive lets anyone submit the domain, and all its subdomains, to
+# the browsers' preload list, a commitment that takes months to undo; the operator opts in
+# with SECURE_HSTS_PRELOAD=1 once every subdomain serves HTTPS.
+SILENCED_SYSTEM_CHECKS = ["security.W008", "security.W021"]
 SESSION_COOKIE_SECURE = not DEBUG
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SECURE = not DEBUG
@@ -263,16 +272,26 @@ SPECTACULAR_SETTINGS = {
 
 PARSALINK_BENCHMARK = env_bool("PARSALINK_BENCHMARK", False)
 
-LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
+# One JSON object a line on stdout (parsalink/logging.py); gunicorn's own lines use the same
+# formatter (gunicorn.conf.py). Request lines never carry headers, bodies or query strings.
+LOGGING_CONFIG = "parsalink.logging.configure"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"json": {"()": "parsalink.logging.JsonFormatter"}},
-    "handlers": {"stdout": {"class": "logging.StreamHandler", "formatter": "json"}},
+    "handlers": {
+        "stdout": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "stream": "ext://sys.stdout",
+        }
+    },
     "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
     "loggers": {
         # Request logs come from RequestContextMiddleware, one line per request.
         "django.request": {"level": "ERROR"},
         "django.server": {"level": "WARNING"},
+        "py.warnings": {"level": "WARNING"},
     },
 }
