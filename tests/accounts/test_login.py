@@ -1,3 +1,6 @@
+import statistics
+import time
+
 import pytest
 from django.contrib.auth.hashers import identify_hasher
 
@@ -107,3 +110,37 @@ def test_long_passphrase_is_accepted_untruncated(api_client, workspace):
         LOGIN, {"email": person.email, "password": passphrase[:72]}, format="json"
     )
     assert ok.status_code == 200 and cut.status_code == 401
+
+
+def _median_login_seconds(client, email: str, attempts: int = 5) -> float:
+    durations = []
+    for _ in range(attempts):
+        started = time.perf_counter()
+        response = client.post(
+            LOGIN, {"email": email, "password": "not the password at all"}, format="json"
+        )
+        durations.append(time.perf_counter() - started)
+        assert response.status_code == 401
+    return statistics.median(durations)
+
+
+def test_unknown_email_costs_a_password_hash_like_a_wrong_password(api_client, user):
+    """No user enumeration by timing: the unknown-email path runs the hasher too.
+
+    A behaviour check, not a benchmark: a path that skipped hashing would be ~100x faster
+    (a hash is tens of ms, the rest of the request well under one), so half is a wide margin.
+    """
+    _median_login_seconds(api_client, "warm-up@example.com", attempts=1)
+    wrong = _median_login_seconds(api_client, user.email)
+    unknown = _median_login_seconds(api_client, "nobody-here@example.com")
+    # 5 + 5 attempts on two emails stay under THROTTLE_LOGIN_PER_EMAIL (10/min).
+    assert unknown >= 0.5 * wrong, (unknown, wrong)
+
+
+def test_login_over_the_per_email_limit_is_429_even_with_the_right_password(api_client, user):
+    for _ in range(10):
+        api_client.post(LOGIN, {"email": user.email, "password": "wrong password!"}, format="json")
+    response = api_client.post(LOGIN, {"email": user.email, "password": PASSWORD}, format="json")
+    assert response.status_code == 429
+    assert response.json()["code"] == "throttled"
+    assert int(response["Retry-After"]) > 0
