@@ -1,0 +1,105 @@
+import re
+
+import pytest
+from django.contrib.sessions.models import Session
+from django.test import Client
+
+from accounts.models import User
+from activity.models import ActivityEvent
+from apikeys import crypto
+from apikeys.models import ApiKey, ApiKeyUsage
+from tests.apikeys.conftest import client_with
+
+pytestmark = pytest.mark.django_db
+
+ADD = "/admin/apikeys/apikey/add/"
+CHANGELIST = "/admin/apikeys/apikey/"
+KEY_RE = re.compile(r"pk_live_[0-9A-Za-z]{64}")
+
+
+@pytest.fixture
+def operator(workspace):
+    return User.objects.create_superuser(
+        "ops@example.com", "an operator password", workspace=workspace
+    )
+
+
+@pytest.fixture
+def admin_client(operator) -> Client:
+    client = Client()
+    client.force_login(operator)
+    return client
+
+
+def _add(admin_client, workspace, name="From admin"):
+    data = {"workspace": workspace.id, "name": name, "expires_at_0": "", "expires_at_1": ""}
+    response = admin_client.post(ADD, data, secure=True)
+    assert response.status_code == 302, response.content
+    # Follow by hand: the test client would follow over plain HTTP, which the server refuses.
+    return admin_client.get(response["Location"], secure=True)
+
+
+def test_add_shows_the_key_exactly_once_and_never_stores_it(
+    admin_client, other_workspace, operator
+):
+    response = _add(admin_client, other_workspace)
+    assert response.status_code == 200
+    [plain] = KEY_RE.findall(response.content.decode())  # shown once on the page after add
+    parsed = crypto.parse(plain)
+    key = ApiKey.objects.get(pk=parsed.key_id)
+    assert key.workspace_id == other_workspace.id and key.created_by_id == operator.id
+    assert crypto.secret_matches(parsed.secret, key.secret_hash)
+    again = admin_client.get(CHANGELIST, secure=True).content.decode()
+    assert key.id in again and plain not in again
+    assert (
+        plain not in admin_client.get(f"{CHANGELIST}{key.id}/change/", secure=True).content.decode()
+    )
+    assert not any(
+        plain in s.session_data or plain in str(s.get_decoded()) for s in Session.objects.all()
+    )
+    event = ActivityEvent.objects.get(action="api_key.created", target_id=key.id)
+    assert (event.workspace_id, event.actor_id) == (other_workspace.id, operator.id)
+    assert client_with(plain).get("/api/api-keys/").status_code == 403  # the key works
+
+
+def test_add_requires_a_name(admin_client, workspace):
+    response = admin_client.post(ADD, {"workspace": workspace.id, "name": ""}, secure=True)
+    assert response.status_code == 200 and ApiKey.objects.count() == 0
+
+
+def test_revoke_selected_keys_action(admin_client, workspace, api_key):
+    other = _add(admin_client, workspace, name="second")
+    [plain] = set(KEY_RE.findall(other.content.decode()))
+    ids = [api_key.api_key.id, crypto.parse(plain).key_id]
+    response = admin_client.post(
+        CHANGELIST,
+        {"action": "revoke_selected", "_selected_action": ids},
+        secure=True,
+    )
+    assert response.status_code == 302
+    page = admin_client.get(response["Location"], secure=True).content.decode()
+    assert "Revoked 2 key(s)." in page
+    assert ApiKey.objects.filter(pk__in=ids, revoked_at__isnull=False).count() == 2
+    assert ActivityEvent.objects.filter(action="api_key.revoked").count() == 2
+    assert client_with(api_key.plain).get("/api/api-keys/").json()["code"] == "key_revoked"
+
+
+def test_changelist_shows_the_key_columns(admin_client, api_key):
+    page = admin_client.get(CHANGELIST, secure=True).content.decode()
+    assert api_key.api_key.prefix in page and api_key.api_key.name in page
+    assert api_key.plain not in page
+
+
+def test_usage_log_is_read_only_in_admin(admin_client, key_client, api_key):
+    key_client.get("/api/api-keys/")
+    usage = ApiKeyUsage.objects.get()
+    base = "/admin/apikeys/apikeyusage/"
+    assert admin_client.get(base, secure=True).status_code == 200
+    assert admin_client.get(f"{base}add/", secure=True).status_code == 403
+    assert admin_client.get(f"{base}{usage.pk}/change/", secure=True).status_code == 200
+    admin_client.post(f"{base}{usage.pk}/change/", {"status": 200}, secure=True)
+    assert (
+        admin_client.post(f"{base}{usage.pk}/delete/", {"post": "yes"}, secure=True).status_code
+        == 403
+    )
+    assert ApiKeyUsage.objects.get().status == 403
