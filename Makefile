@@ -40,8 +40,17 @@ lint: install
 clean:
 	rm -rf $(VENV) db.sqlite3 .pytest_cache .ruff_cache
 
-bench: install
+# Benchmarks (README "Performance"): PostgreSQL at 127.0.0.1:5432 (or BENCH_PG_URL), wrk from
+# Debian (installed if missing), the stock peers' packages from the bench extra.
+$(VENV)/.installed-bench: pyproject.toml | $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	touch $@
+
+bench: $(VENV)/.installed-bench
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+bench-smoke: $(VENV)/.installed-bench
+	$(BIN)/python bench/run.py --smoke
 
 fuzz-long: install
 	$(BIN)/python -m tests.reliability.fuzz_long $(FUZZ_ARGS)

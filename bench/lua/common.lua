@@ -1,0 +1,58 @@
+-- Shared by every bench script: the headers each request carries and the JSON line that
+-- bench/run.py parses. TLS is terminated "by a proxy": gunicorn trusts X-Forwarded-Proto from
+-- 127.0.0.1 (FORWARDED_ALLOW_IPS), so production settings serve it with no TLS handshake in the
+-- timing (README "Performance").
+local M = {}
+
+local threads = {}
+
+function M.headers()
+  local h = { ["X-Forwarded-Proto"] = "https", ["User-Agent"] = "parsalink-bench/wrk" }
+  local auth = os.getenv("BENCH_AUTH")
+  if auth and auth ~= "" then
+    h["Authorization"] = auth
+  end
+  return h
+end
+
+function M.setup(thread)
+  thread:set("tid", #threads)
+  table.insert(threads, thread)
+end
+
+-- With BENCH_COUNT_STATUS=1 every response's status is counted (costs the client a little, so
+-- only the low-rate scenarios use it: login's 429s and refresh's 401s must show up).
+function M.install_status_counter()
+  if os.getenv("BENCH_COUNT_STATUS") == "1" then
+    statuses = {}
+    response = function(status, headers, body)
+      statuses[status] = (statuses[status] or 0) + 1
+    end
+  end
+end
+
+function M.done(summary, latency, requests)
+  local e = summary.errors
+  local counts = {}
+  for _, thread in ipairs(threads) do
+    local s = thread:get("statuses")
+    if s then
+      for code, n in pairs(s) do
+        counts[code] = (counts[code] or 0) + n
+      end
+    end
+  end
+  local parts = {}
+  for code, n in pairs(counts) do
+    table.insert(parts, string.format('"%d":%d', code, n))
+  end
+  io.write(string.format(
+    'BENCHJSON {"requests":%d,"duration_us":%d,"non2xx":%d,"connect":%d,"read":%d,'
+      .. '"write":%d,"timeout":%d,"p50_us":%d,"p90_us":%d,"p99_us":%d,"max_us":%d,'
+      .. '"mean_us":%.1f,"statuses":{%s}}\n',
+    summary.requests, summary.duration, e.status, e.connect, e.read, e.write, e.timeout,
+    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max,
+    latency.mean, table.concat(parts, ",")))
+end
+
+return M
