@@ -19,7 +19,8 @@ class CursorPagination(pagination.CursorPagination):
         raw = request.query_params.get(self.page_size_query_param)
         if raw is None:
             return self.page_size
-        if not raw.isdigit() or not 1 <= int(raw) <= self.max_page_size:
+        # isascii: str.isdigit() is true for "²" and other digits int() refuses (a 500).
+        if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= self.max_page_size:
             raise ValidationError(
                 {"pageSize": [f"Must be an integer from 1 to {self.max_page_size}."]}
             )
