@@ -4,6 +4,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions, status
+from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
 
@@ -32,8 +33,19 @@ def _first_code(codes) -> str:
 def error_body(exc: exceptions.APIException) -> dict:
     if isinstance(exc, exceptions.ValidationError):
         if isinstance(exc.detail, dict):
-            fields = {name: _messages(value) for name, value in exc.detail.items()}
-            return {"detail": "Invalid input.", "code": "invalid", "fields": fields}
+            # Errors about the body as a whole (a list instead of an object, a cross-field rule)
+            # are the detail, not a field named "non_field_errors".
+            whole = _messages(exc.detail.get(api_settings.NON_FIELD_ERRORS_KEY, []))
+            fields = {
+                name: _messages(value)
+                for name, value in exc.detail.items()
+                if name != api_settings.NON_FIELD_ERRORS_KEY
+            }
+            return {
+                "detail": whole[0] if whole else "Invalid input.",
+                "code": "invalid",
+                "fields": fields,
+            }
         messages = _messages(exc.detail)
         return {
             "detail": messages[0] if messages else "Invalid input.",
