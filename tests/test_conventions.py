@@ -130,3 +130,17 @@ def test_ids_are_prefixed_ulids():
     assert not is_valid_id(value, "ws")
     assert not is_valid_id("usr_not-a-ulid", "usr")
     assert not is_valid_id(None, "usr")
+
+
+@pytest.mark.parametrize("size", ["²", "١٢", "1e3", " 5", "５"], ids=str)
+def test_page_size_must_be_ascii_digits(jwt_client, size):
+    response = jwt_client.get("/api/activity/", {"pageSize": size})
+    assert_error_shape(response, 400)
+
+
+@pytest.mark.parametrize("body", [[], "text", 5], ids=["list", "string", "number"])
+def test_a_body_that_is_not_an_object_is_400_without_snake_case_fields(api_client, body):
+    response = api_client.post("/api/auth/login/", body, format="json")
+    body = assert_error_shape(response, 400, "invalid")
+    assert "Expected a dictionary" in body["detail"]
+    assert all(CAMEL.match(name) for name in body["fields"])
