@@ -15,7 +15,6 @@ pepper (not SECRET_KEY) means a stolen database dump alone cannot verify guesses
 SECRET_KEY does not break keys.
 """
 
-import hashlib
 import hmac
 import re
 import secrets
@@ -66,9 +65,8 @@ def checksum(body: str) -> str:
 
 
 def hash_secret(secret: str) -> str:
-    return hmac.new(
-        settings.API_KEY_PEPPER.encode(), secret.encode("ascii"), hashlib.sha256
-    ).hexdigest()
+    """HMAC-SHA-256(API_KEY_PEPPER, secret) in hex (one-shot OpenSSL HMAC: ~2 µs)."""
+    return hmac.digest(settings.API_KEY_PEPPER.encode(), secret.encode("ascii"), "sha256").hex()
 
 
 def generate() -> NewKey:
