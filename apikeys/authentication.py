@@ -17,6 +17,8 @@ NAMESPACE = "pk_"
 # so ApiKeyUsageMiddleware can log it once the response status is known.
 USAGE_KEY_ATTR = "parsalink_api_key_id"
 USAGE_TOUCH_ATTR = "parsalink_api_key_touch"
+# Set when this class examined a `pk_` token, so the middleware does not look it up again.
+SEEN_ATTR = "parsalink_api_key_seen"
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +40,8 @@ class ApiKeyAuthentication(BaseAuthentication):
         raw = bearer_token(request)
         if raw is None or not raw.startswith(NAMESPACE):
             return None
+        django_request = request._request
+        setattr(django_request, SEEN_ATTR, True)
         parsed = crypto.parse(raw)
         if parsed is None:
             raise AuthenticationFailed("The API key is malformed.", code="key_malformed")
@@ -45,7 +49,6 @@ class ApiKeyAuthentication(BaseAuthentication):
         if row is None:
             raise AuthenticationFailed("The API key is not valid.", code="key_invalid")
         # From here on the request names a real key: it is logged whatever the outcome.
-        django_request = request._request
         setattr(django_request, USAGE_KEY_ATTR, parsed.key_id)
         setattr(django_request, USAGE_TOUCH_ATTR, row.last_used_is_stale)
         if not crypto.secret_matches(parsed.secret, row.secret_hash):

@@ -3,20 +3,43 @@
 import logging
 
 from django.db import DatabaseError
+from django.utils import timezone
+from rest_framework.exceptions import AuthenticationFailed
 
+from accounts.bearer import bearer_token
 from activity.actor import client_ip
-from apikeys.authentication import USAGE_KEY_ATTR, USAGE_TOUCH_ATTR
+from apikeys import crypto
+from apikeys.authentication import NAMESPACE, SEEN_ATTR, USAGE_KEY_ATTR, USAGE_TOUCH_ATTR
+from apikeys.selectors import api_key_auth_row
 from apikeys.services import usage_record
 
 logger = logging.getLogger("parsalink.apikeys")
 
 
+def _key_id_not_seen_by_drf(request) -> str | None:
+    """The id of an existing key presented to a path no API view authenticated (an unrouted
+    404, say), so that request is in the key's usage log too. Costs nothing without a key."""
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    if NAMESPACE not in header or getattr(request, SEEN_ATTR, False):
+        return None
+    try:
+        raw = bearer_token(request)
+    except AuthenticationFailed:
+        return None
+    parsed = crypto.parse(raw) if raw else None
+    if parsed is None or api_key_auth_row(key_id=parsed.key_id, now=timezone.now()) is None:
+        return None
+    return parsed.key_id
+
+
 class ApiKeyUsageMiddleware:
     """After the response: one usage row per key request (4xx and rejected keys included).
 
-    Requests without a key pay one getattr. The row is written after the view's transaction has
-    ended, so a failing view still leaves its evidence; a failing write is logged, never turned
-    into an error for a response that is already decided.
+    ApiKeyAuthentication marks the request with the key's id as soon as it has found the key,
+    before deciding; requests without a key pay one getattr and one substring test. The row is
+    written after the view's transaction has ended, so a failing view still leaves its evidence,
+    and before the response leaves the worker. A failing write is logged, never turned into an
+    error for a response that is already decided.
     """
 
     def __init__(self, get_response) -> None:
@@ -24,9 +47,9 @@ class ApiKeyUsageMiddleware:
 
     def __call__(self, request):
         response = self.get_response(request)
-        key_id = getattr(request, USAGE_KEY_ATTR, None)
-        if key_id is not None:
-            try:
+        try:
+            key_id = getattr(request, USAGE_KEY_ATTR, None) or _key_id_not_seen_by_drf(request)
+            if key_id is not None:
                 usage_record(
                     api_key_id=key_id,
                     method=request.method,
@@ -36,6 +59,6 @@ class ApiKeyUsageMiddleware:
                     user_agent=request.META.get("HTTP_USER_AGENT", ""),
                     touch_last_used=getattr(request, USAGE_TOUCH_ATTR, False),
                 )
-            except DatabaseError:
-                logger.exception("api key usage row not written", extra={"apiKeyId": key_id})
+        except DatabaseError:
+            logger.exception("api key usage row not written")
         return response

@@ -99,3 +99,18 @@ def test_a_stale_last_used_at_rides_on_the_usage_statement(
         key_client.get(PROBE)
     assert "UPDATE apikeys_apikey" in captured.captured_queries[1]["sql"]
     assert ApiKey.objects.get(pk=api_key.api_key.id).last_used_at is not None
+
+
+def test_requests_no_api_view_authenticated_are_logged_too(key_client, api_key):
+    key_client.get("/api/no-such-endpoint/")
+    client_with(api_key.plain[:-1]).get("/api/no-such-endpoint/")  # malformed: no row
+    [row] = _rows(api_key)
+    assert (row.path, row.status) == ("/api/no-such-endpoint/", 404)
+
+
+@override_settings(CACHES={"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}})
+def test_an_unknown_key_costs_one_lookup_and_writes_nothing(django_assert_num_queries):
+    with django_assert_num_queries(1):
+        response = client_with(crypto.generate().plain).get(PROBE)
+    assert response.status_code == 401 and ApiKeyUsage.objects.count() == 0
+    cache.clear()
