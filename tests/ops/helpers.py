@@ -7,12 +7,16 @@ import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import urllib3
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from tests.live_server import GunicornServer
+
+# The test's own self-signed certificate is not verified (requests(verify=False)); say so once.
+urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
 
 
 def make_certificate(directory: Path) -> tuple[str, str]:

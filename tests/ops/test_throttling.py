@@ -1,0 +1,128 @@
+"""Login brute force is throttled across two gunicorn workers: the cache is shared, not per process.
+
+Run once on Redis (REDIS_URL) and once on the database cache (no REDIS_URL).
+"""
+
+import uuid
+
+import pytest
+import requests
+
+from tests.live_server import GunicornServer
+from tests.ops.helpers import CapturedOutput
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+# A Redis database of its own, and a key prefix per run, so concurrent test runs never share
+# counters (CACHE_KEY_PREFIX, settings.py).
+REDIS_URL = "redis://127.0.0.1:6379/13"
+
+
+@pytest.fixture(params=["redis", "database"])
+def cache_env(request) -> dict[str, str]:
+    prefix = f"ops-test-{uuid.uuid4().hex}"
+    if request.param == "redis":
+        return {"REDIS_URL": REDIS_URL, "CACHE_KEY_PREFIX": prefix}
+    return {"REDIS_URL": "", "CACHE_KEY_PREFIX": prefix}
+
+
+def _attempts(send, count: int) -> list[requests.Response]:
+    """`count` attempts one after the other, each on a new connection that either worker may
+    accept (the test then checks that both did). One at a time on purpose: DRF's
+    SimpleRateThrottle reads, appends and writes its history without a lock, so two attempts
+    that arrive at the same instant on two workers can both be let through (see README)."""
+    return [send(i) for i in range(count)]
+
+
+def _served_by(records: list[dict], path: str) -> set[int]:
+    return {
+        r["pid"] for r in records if r.get("logger") == "parsalink.request" and r["path"] == path
+    }
+
+
+def test_login_per_ip_is_throttled_across_workers(cache_env, credentials, certificate):
+    certfile, keyfile = certificate
+    env = {
+        **cache_env,
+        "THROTTLE_LOGIN_PER_IP": "5/min",
+        "THROTTLE_LOGIN_PER_EMAIL": "1000/min",
+        "LOG_LEVEL": "INFO",
+    }
+    server = GunicornServer(workers=2, env=env, certfile=certfile, keyfile=keyfile)
+    server.env.pop("FORWARDED_ALLOW_IPS", None)
+    with server:
+        output = CapturedOutput(server)
+
+        def wrong_password(i: int) -> requests.Response:
+            return requests.post(
+                f"{server.url}/api/auth/login/",
+                json={**credentials, "password": f"guess number {i}"},
+                # Not from a trusted proxy: a made-up X-Forwarded-For must not give each
+                # attempt a fresh per-IP bucket.
+                headers={"X-Forwarded-For": f"198.51.100.{i}"},
+                verify=False,
+            )
+
+        guesses = _attempts(wrong_password, 12)
+        right = requests.post(f"{server.url}/api/auth/login/", json=credentials, verify=False)
+        output.stop()
+
+    statuses = [r.status_code for r in guesses]
+    assert statuses.count(401) == 5, statuses
+    assert statuses.count(429) == 7, statuses
+    for response in guesses:
+        if response.status_code == 429:
+            assert int(response.headers["Retry-After"]) > 0
+            assert response.json()["code"] == "throttled"
+    # The right password is throttled too: a window, not a check that a guesser could use to
+    # confirm a hit.
+    assert right.status_code == 429 and int(right.headers["Retry-After"]) > 0
+
+    records = output.records()
+    assert len(_served_by(records, "/api/auth/login/")) == 2, "both workers served attempts"
+    throttled = [r for r in records if r.get("event") == "throttled"]
+    assert len(throttled) == 8
+    assert {r["scope"] for r in throttled} == {"login_ip"}
+
+
+def test_login_per_email_is_throttled_across_workers_and_ips(cache_env, credentials):
+    env = {
+        **cache_env,
+        "THROTTLE_LOGIN_PER_IP": "1000/min",
+        "THROTTLE_LOGIN_PER_EMAIL": "3/min",
+        # A trusted proxy (this test) says where each attempt came from: every attempt from a
+        # different address, all against one account (credential stuffing).
+        "FORWARDED_ALLOW_IPS": "127.0.0.1",
+        "LOG_LEVEL": "INFO",
+    }
+    with GunicornServer(workers=2, env=env) as server:
+        output = CapturedOutput(server)
+
+        def from_ip(i: int, password: str) -> requests.Response:
+            return requests.post(
+                f"{server.url}/api/auth/login/",
+                json={**credentials, "password": password},
+                headers={"X-Forwarded-Proto": "https", "X-Forwarded-For": f"203.0.113.{i}"},
+            )
+
+        guesses = _attempts(lambda i: from_ip(i, f"guess number {i}"), 8)
+        right = from_ip(200, credentials["password"])
+        # Another account is not affected: per email, not a global lock.
+        other = requests.post(
+            f"{server.url}/api/auth/login/",
+            json={"email": "someone-else@example.com", "password": "whatever it is"},
+            headers={"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.201"},
+        )
+        output.stop()
+
+    statuses = [r.status_code for r in guesses]
+    assert statuses.count(401) == 3, statuses
+    assert statuses.count(429) == 5, statuses
+    assert right.status_code == 429 and int(right.headers["Retry-After"]) > 0
+    assert other.status_code == 401
+    records = output.records()
+    assert len(_served_by(records, "/api/auth/login/")) == 2
+    throttled = [r for r in records if r.get("event") == "throttled"]
+    assert {r["scope"] for r in throttled} == {"login_email"}
+    # The log names the scope, never the e-mail address under attack.
+    assert credentials["email"] not in output.text
