@@ -1,0 +1,123 @@
+"""Security headers, admin cookies, no server banner, `check --deploy`, one-line startup errors."""
+
+import os
+import re
+import secrets
+import subprocess
+import sys
+
+import pytest
+import requests
+
+from tests.live_server import ROOT, GunicornServer, free_port
+from tests.ops.helpers import CapturedOutput
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _production_env(**overrides) -> dict[str, str]:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("DJANGO_", "GUNICORN_", "THROTTLE_")) and key != "PORT"
+    }
+    return {**env, **overrides}
+
+
+def test_tls_responses_carry_security_headers_and_no_server_banner(certificate, live_user):
+    certfile, keyfile = certificate
+    with GunicornServer(certfile=certfile, keyfile=keyfile) as server:
+        api = requests.get(f"{server.url}/api/auth/me/", verify=False)
+        health = requests.get(f"{server.url}/healthz", verify=False)
+    with GunicornServer() as plain:
+        refused = requests.get(f"{plain.url}/api/contacts/")
+    assert api.status_code == 401
+    assert api.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
+    for response in (api, health, refused):
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["Referrer-Policy"] == "same-origin"
+        assert "Server" not in response.headers
+    # HSTS means nothing over plain HTTP and is not sent there.
+    assert refused.status_code == 403 and "Strict-Transport-Security" not in refused.headers
+
+
+def test_admin_cookies_are_secure_and_http_only(certificate, live_user, password):
+    live_user.is_staff = live_user.is_superuser = True
+    live_user.save(update_fields=["is_staff", "is_superuser"])
+    certfile, keyfile = certificate
+    with GunicornServer(certfile=certfile, keyfile=keyfile) as server:
+        session = requests.Session()
+        form = session.get(f"{server.url}/admin/login/", verify=False)
+        csrf = session.cookies["csrftoken"]
+        logged_in = session.post(
+            f"{server.url}/admin/login/?next=/admin/",
+            data={"username": live_user.email, "password": password, "csrfmiddlewaretoken": csrf},
+            headers={"Referer": f"{server.url}/admin/login/"},
+            allow_redirects=False,
+            verify=False,
+        )
+    assert form.status_code == 200
+    assert logged_in.status_code == 302, logged_in.text[:500]
+    cookies = {c.name: c for c in session.cookies}
+    assert {"csrftoken", "sessionid"} <= set(cookies)
+    for name in ("csrftoken", "sessionid"):
+        assert cookies[name].secure, name
+        assert cookies[name].has_nonstandard_attr("HttpOnly"), name
+    set_cookie = logged_in.headers["Set-Cookie"]
+    assert re.search(r"sessionid=[^;]+;.*HttpOnly", set_cookie)
+    assert "Secure" in set_cookie
+
+
+def test_check_deploy_is_clean_with_production_settings():
+    env = _production_env(
+        DJANGO_DEBUG="0",
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(64),
+        DJANGO_ALLOWED_HOSTS="api.example.com",
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("overrides", "reason"),
+    [
+        ({"DJANGO_DEBUG": "0"}, "DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off"),
+        ({"DJANGO_SECRET_KEY": "x", "GUNICORN_WORKERS": "many"}, "GUNICORN_WORKERS"),
+        ({"DJANGO_SECRET_KEY": "x", "DJANGO_DEBUG": "perhaps"}, "DJANGO_DEBUG must be 1 or 0"),
+    ],
+    ids=["no-secret-key", "bad-workers", "bad-debug-flag"],
+)
+def test_gunicorn_refuses_to_start_with_one_line(overrides, reason):
+    env = _production_env(PORT=str(free_port()), **overrides)
+    result = subprocess.run(
+        [sys.executable, "-m", "gunicorn", "parsalink.wsgi"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    output = (result.stdout + result.stderr).strip().splitlines()
+    assert len(output) == 1, output
+    assert reason in output[0]
+
+
+def test_gunicorn_logs_its_own_messages_as_json(live_user):
+    with GunicornServer(env={"LOG_LEVEL": "INFO"}) as server:
+        output = CapturedOutput(server)
+        requests.get(f"{server.url}/healthz")
+        output.stop()
+    records = output.records()
+    assert any(
+        r["logger"] == "gunicorn.error" and "Booting worker" in r["message"] for r in records
+    )
+    assert not any(r["logger"] == "gunicorn.access" for r in records)
