@@ -1,5 +1,6 @@
 """Login and refresh throttles (DRF, on the shared cache): windows, never permanent lockouts."""
 
+import hashlib
 import logging
 
 from rest_framework.throttling import SimpleRateThrottle
@@ -37,7 +38,11 @@ class LoginPerEmailThrottle(_LoggedThrottle):
         if not isinstance(email, str) or not email:
             return None
         self.key_hint = "email"
-        return self.cache_format % {"scope": self.scope, "ident": normalize_email(email)[:254]}
+        # The body is not validated yet: a digest keeps any string (NUL bytes, lone surrogates,
+        # 1 MiB of text) a short, safe cache key, and keeps addresses out of the cache.
+        email_bytes = normalize_email(email).encode("utf-8", "surrogatepass")
+        ident = hashlib.sha256(email_bytes).hexdigest()
+        return self.cache_format % {"scope": self.scope, "ident": ident}
 
 
 class RefreshPerIpThrottle(LoginPerIpThrottle):
