@@ -101,6 +101,10 @@ def decode(raw: str, token_type: str) -> Claims:
         payload = _TOKEN_CLASSES[token_type](raw).payload
     except TokenError as exc:
         raise InvalidToken(str(exc)) from None
+    except (TypeError, ValueError, OverflowError):
+        # A claim of the wrong type or range (e.g. "exp": "123" or 1e300) that PyJWT lets
+        # through and simplejwt's own checks then trip over: still just an invalid token.
+        raise InvalidToken() from None
     return _claims(payload)
 
 
