@@ -233,7 +233,7 @@ REST_FRAMEWORK = {
         "apikeys.authentication.ApiKeyAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["parsalink.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_THROTTLE_CLASSES": ["apikeys.throttles.ApiKeyRateThrottle"],
     "DEFAULT_PAGINATION_CLASS": "parsalink.pagination.CursorPagination",
