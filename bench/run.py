@@ -196,9 +196,9 @@ class Server:
                 request = urllib.request.Request(
                     self.url + self.probe, headers={"X-Forwarded-Proto": "https"}
                 )
-                urllib.request.urlopen(request, timeout=2).read()
+                urllib.request.urlopen(request, timeout=10).read()
                 return self
-            except (urllib.error.URLError, ConnectionError):
+            except (urllib.error.URLError, OSError):
                 time.sleep(0.2)
         self.stop()
         sys.exit(f"{self.name} server did not start; see {self.logfile}")
@@ -669,10 +669,10 @@ class Bench:
             out = run_checked([PY, "bench/argon2_cost.py"], env={**os.environ, "DJANGO_DEBUG": "1"})
             report["argon2"] = json.loads(out)
             log(f"  {report['argon2']}")
-        self.setup()
         results: list[Result] = []
         starvation: list[dict] = []
         try:
+            self.setup()
             for round_no in range(1, self.args.rounds + 1):
                 log(f"== round {round_no} of {self.args.rounds}")
                 for scenario in self.scenarios():
@@ -881,6 +881,8 @@ def main() -> None:
     parser.add_argument("--only", default="", help="comma-separated scenario keys")
     parser.add_argument("--smoke", action="store_true", help="2 s runs, one round, no peers")
     args = parser.parse_args()
+    # A stopped bench (Ctrl-C, timeout) still stops its servers: the `finally` blocks run.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if args.smoke:
         args.duration, args.warmup, args.rounds = 2, 0, 1
         args.peers = args.starvation = args.scale = False
