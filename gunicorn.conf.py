@@ -94,3 +94,15 @@ def _default_headers_without_server(self):
 
 
 _gunicorn_wsgi.Response.default_headers = _default_headers_without_server
+
+
+def post_worker_init(worker) -> None:
+    """Warm the worker before it takes traffic: URL patterns (views, serializers, the schema
+    machinery) and the migration graph /readyz compares against load here, not on the first
+    request after a deploy or a max_requests recycle."""
+    from django.urls import get_resolver
+
+    from parsalink import health
+
+    get_resolver().url_patterns  # noqa: B018 (imports every view module)
+    health.expected_migrations()

@@ -21,7 +21,7 @@ def healthz(request) -> JsonResponse:
 
 
 @functools.cache
-def _expected_migrations() -> tuple[tuple[tuple[str, str], tuple[tuple[str, str], ...]], ...]:
+def expected_migrations() -> tuple[tuple[tuple[str, str], tuple[tuple[str, str], ...]], ...]:
     """Every migration this code base ships, with what a squash replaces (read once)."""
     loader = MigrationLoader(None, ignore_no_migrations=True)
     return tuple((key, tuple(loader.graph.nodes[key].replaces or ())) for key in loader.graph.nodes)
@@ -32,7 +32,7 @@ def _pending(applied: set[tuple[str, str]]) -> bool:
     # the replaced names, not the squash's, when it applies a squash).
     return any(
         key not in applied and not (replaces and applied.issuperset(replaces))
-        for key, replaces in _expected_migrations()
+        for key, replaces in expected_migrations()
     )
 
 
