@@ -4,10 +4,12 @@ gunicorn reads ./gunicorn.conf.py by default, so `gunicorn parsalink.wsgi` from 
 (or the container's /app) uses this file without a `-c` flag.
 """
 
+import json
 import multiprocessing
 import os
 import sys
 
+from gunicorn import util as _gunicorn_util
 from gunicorn.http import wsgi as _gunicorn_wsgi
 
 # Configuration errors stop the master here, before any worker forks, with exactly one line on
@@ -106,3 +108,28 @@ def post_worker_init(worker) -> None:
 
     get_resolver().url_patterns  # noqa: B018 (imports every view module)
     health.expected_migrations()
+
+
+# Requests that gunicorn's own parser refuses (a header over the size limit, a malformed header
+# line, too many headers) never reach Django; gunicorn answers them with an HTML page. The
+# contract wants every error as {detail, code} JSON, so the same replacement as above: the
+# workers call gunicorn.util.write_error through the module, at request time. The parser's
+# message is not echoed: it can quote the client's own bytes.
+_ERROR_CODES = {400: "bad_request", 403: "forbidden", 404: "not_found", 431: "headers_too_large"}
+
+
+def _write_json_error(sock, status_int, reason, mesg):
+    body = json.dumps(
+        {"detail": f"{reason}.", "code": _ERROR_CODES.get(status_int, "server_error")}
+    ).encode()
+    head = (
+        f"HTTP/1.1 {status_int} {reason}\r\n"
+        "Connection: close\r\n"
+        "Content-Type: application/json\r\n"
+        "X-Content-Type-Options: nosniff\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode("latin-1")
+    _gunicorn_util.write_nonblock(sock, head + body)
+
+
+_gunicorn_util.write_error = _write_json_error

@@ -1,8 +1,10 @@
 """Security headers, admin cookies, no server banner, `check --deploy`, one-line startup errors."""
 
+import json
 import os
 import re
 import secrets
+import socket
 import subprocess
 import sys
 
@@ -121,3 +123,22 @@ def test_gunicorn_logs_its_own_messages_as_json(live_user):
         r["logger"] == "gunicorn.error" and "Booting worker" in r["message"] for r in records
     )
     assert not any(r["logger"] == "gunicorn.access" for r in records)
+
+
+def test_requests_refused_by_gunicorns_parser_get_json_errors(live_user):
+    """gunicorn answers these itself (Django never sees them); gunicorn.conf.py makes it JSON."""
+    with GunicornServer() as server:
+        answers = []
+        for header in (b"X-Big: " + b"A" * 9000, b"no colon here"):
+            with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+                sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n" + header + b"\r\n\r\n")
+                answers.append(sock.makefile("rb").read())
+    for raw in answers:
+        head, _, body = raw.partition(b"\r\n\r\n")
+        status = int(head.split(b" ", 2)[1])
+        assert 400 <= status < 500, head
+        assert b"Content-Type: application/json" in head
+        assert b"Server:" not in head
+        error = json.loads(body)
+        assert set(error) == {"detail", "code"}
+        assert b"AAAA" not in body and b"colon" not in body
