@@ -1,0 +1,1 @@
+"""Reliability and security evidence: fuzzing, attacks, concurrency, faults, soak (README)."""
