@@ -3,6 +3,8 @@ from django.test import RequestFactory
 
 from activity.actor import client_ip
 
+pytestmark = pytest.mark.django_db  # the autouse cache reset touches the database cache
+
 
 def _request(remote: str, forwarded: str | None = None):
     headers = {"HTTP_X_FORWARDED_FOR": forwarded} if forwarded is not None else {}
