@@ -52,6 +52,12 @@ bench: $(VENV)/.installed-bench
 bench-smoke: $(VENV)/.installed-bench
 	$(BIN)/python bench/run.py --smoke
 
+# The CI fuzzing alone (a few minutes): every operation, as a JWT and as an API key.
+fuzz: install
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} \
+	DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-test-only-secret-key-not-for-production} \
+	$(BIN)/pytest tests/reliability/test_fuzz.py -p no:warnings $(PYTEST_ARGS)
+
 fuzz-long: install
 	$(BIN)/python -m tests.reliability.fuzz_long $(FUZZ_ARGS)
 

@@ -29,6 +29,9 @@ from tests.live_server import ROOT, GunicornServer, free_port
 
 HTTPS = {"X-Forwarded-Proto": "https"}
 
+# Figure lines the test modules record; tests/reliability/conftest.py prints them at the end.
+SUMMARY: list[str] = []
+
 # Throttles wide open: these harnesses measure correctness under load, not the rate limits
 # (which have their own tests). THROTTLE_* are the contract's settings.
 OPEN_THROTTLES = {
@@ -419,3 +422,21 @@ class Hammer:
             return None
         self.record(Outcome(started, time.monotonic(), response.status_code, body=response.text))
         return response
+
+
+# --- standalone runs (make soak, make fuzz-long) --------------------------------------------
+
+
+@contextmanager
+def standalone_database(purpose: str) -> Iterator[str]:
+    """A migrated throwaway database `<DATABASE_URL's name>_<purpose>_<hex>`, dropped after.
+
+    Uses the PostgreSQL server of DATABASE_URL (default: the Makefile's test database URL).
+    """
+    import secrets
+
+    base = os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/parsalink"
+    os.environ.setdefault("DJANGO_SECRET_KEY", "reliability-only-secret-not-for-production")
+    name = f"{urlsplit(base).path.lstrip('/') or 'parsalink'}_{purpose}_{secrets.token_hex(3)}"
+    with throwaway_database(base, name) as url:
+        yield url

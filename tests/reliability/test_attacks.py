@@ -39,6 +39,7 @@ from contacts.models import Contact
 from tests.factories import PASSWORD, make_user, make_workspace
 from tests.reliability.harness import (
     OPEN_THROTTLES,
+    SUMMARY,
     Client,
     create_api_key,
     leaks,
@@ -85,18 +86,13 @@ JSON_INJECTION: list = [
 @pytest.fixture(scope="module", autouse=True)
 def _summary(request):
     yield
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
     families = ", ".join(f"{name}: {n}" for name, n in sorted(FAMILIES.items()))
     line = (
         f"attacks: {TALLY['tried']} tried, {TALLY['denied']} denied with 4xx JSON, "
         f"{TALLY['neutralised']} neutralised (stored verbatim / ignored), "
         f"{TALLY['tried'] - TALLY['denied'] - TALLY['neutralised']} not; by family: {families}"
     )
-    if reporter is not None:
-        reporter.write_line("")
-        reporter.write_line(line)
-    else:
-        print(line)
+    SUMMARY.append(line)
 
 
 # --- evidence ---------------------------------------------------------------------------------
@@ -689,7 +685,7 @@ def test_unknown_email_and_wrong_password_are_indistinguishable(world):
     battery.check()
     assert bodies["wrong password"] == bodies["unknown email"] == bodies["system user"]
     medians = {name: statistics.median(values) for name, values in timings.items()}
-    print(
+    SUMMARY.append(
         "login timing medians (ms): "
         + ", ".join(f"{name} {value * 1000:.1f}" for name, value in medians.items())
     )

@@ -23,6 +23,7 @@ from contacts.models import Contact
 from tests.factories import PASSWORD, make_user, make_workspace
 from tests.reliability.harness import (
     OPEN_THROTTLES,
+    SUMMARY,
     Client,
     Hammer,
     Outcome,
@@ -89,7 +90,10 @@ def test_of_50_simultaneous_refreshes_of_one_token_exactly_one_succeeds_20_times
             assert dead.status_code == 401
         for client in clients:
             client.close()
-    print(f"refresh race: {REFRESH_ROUNDS} rounds x {REFRESH_RACERS} -> exactly one 200 each")
+    SUMMARY.append(
+        f"refresh race: {REFRESH_ROUNDS} rounds x {REFRESH_RACERS} simultaneous refreshes -> "
+        "exactly one 200 each round, the rest 401"
+    )
 
 
 def _jti(token: str) -> str:
@@ -124,7 +128,7 @@ def test_no_request_with_a_key_is_accepted_after_its_revocation_returned():
     assert not accepted_after, f"{len(accepted_after)} requests accepted after the revoke"
     assert {o.status for o in after} == {401}
     in_flight = [o for o in outcomes if o.started <= revoke_returned < o.finished]
-    print(
+    SUMMARY.append(
         f"revocation: {len(outcomes)} requests by 8 clients; {len(accepted_before)} accepted "
         f"before, {len(after)} sent after the revoke returned, all 401; {len(in_flight)} in "
         "flight during the revoke call"

@@ -22,6 +22,7 @@ import pytest
 from tests.factories import PASSWORD
 from tests.reliability.harness import (
     OPEN_THROTTLES,
+    SUMMARY,
     Client,
     Hammer,
     PrivatePostgres,
@@ -58,16 +59,13 @@ def cluster():
 @pytest.fixture(scope="module", autouse=True)
 def _summary(request):
     yield
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
     line = (
         f"faults: {FAULTS['injected']} injected, {FAULTS['survived']} survived; "
         f"acknowledged writes {FAULTS['acked']}, lost {FAULTS['lost']}; "
         f"requests during outages {FAULTS['outage_requests']} (all 503 JSON: "
         f"{FAULTS['outage_503']}), slowest outage answer {FAULTS['outage_max_ms']} ms"
     )
-    if reporter is not None:
-        reporter.write_line("")
-        reporter.write_line(line)
+    SUMMARY.append(line)
 
 
 def _writer(acked: list[str]):
@@ -139,7 +137,7 @@ def test_database_outage_answers_fast_503s_and_recovers_without_restarting(clust
     FAULTS["outage_503"] += sum(o.status == 503 for o in during)
     slowest = max(o.finished - o.started for o in during)
     FAULTS["outage_max_ms"] = max(FAULTS["outage_max_ms"], round(slowest * 1000))
-    print(
+    SUMMARY.append(
         f"db outage: {len(outcomes)} requests {dict(statuses)}; {len(during)} during the two "
         f"outages, all 503, slowest {slowest * 1000:.0f} ms; {len(after)} after recovery, all "
         f"2xx; {len(acked)} acknowledged writes, 0 lost"
@@ -188,7 +186,7 @@ def test_a_killed_worker_is_replaced_and_no_acknowledged_write_is_lost(cluster):
     assert not lost, f"{len(lost)} acknowledged writes are missing: {lost[:5]}"
     FAULTS["survived"] += len(killed)
     FAULTS["acked"] += len(acked)
-    print(
+    SUMMARY.append(
         f"worker kill: {len(killed)} workers SIGKILLed, replaced; {len(outcomes)} requests "
         f"{dict(statuses)}; {len(acked)} acknowledged writes, 0 lost"
     )

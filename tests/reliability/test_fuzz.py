@@ -12,7 +12,7 @@ import pytest
 
 from tests.factories import PASSWORD, make_user, make_workspace
 from tests.reliability.fuzzing import Fuzzer, prepare_profiles
-from tests.reliability.harness import OPEN_THROTTLES, live_server
+from tests.reliability.harness import OPEN_THROTTLES, SUMMARY, live_server
 
 EXAMPLES = int(os.environ.get("RELIABILITY_FUZZ_EXAMPLES", "25"))
 
@@ -36,8 +36,7 @@ def test_fuzzing_every_operation_finds_no_error_leak_or_schema_violation():
             max_examples=EXAMPLES,
             derandomize=True,
         ).run()
-    print()
-    print(report.summary())
+    SUMMARY.append(report.summary())
     print(report.details())
     assert report.requests > 0 and len(report.operations) >= 15
     assert report.server_errors == 0, report.details()
