@@ -27,7 +27,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -327,7 +327,7 @@ class Bench:
         rate = self.refresh_rate.get(scenario.key, 1500.0)
         n = int(max(200, rate * 2 * seconds + 50 * self.args.connections))
         out = Path(tempfile.mkstemp(prefix=f"tokens-{scenario.key}-", dir=RESULTS)[1])
-        if scenario.server == "ours":
+        if scenario.server in ("ours", "variant"):
             run_checked(
                 [PY, "bench/seed.py", "mint", "--n", str(n), "--out", str(out)],
                 env=self.servers["ours"].env,
@@ -407,6 +407,16 @@ class Bench:
         self.servers["ours"] = Server(
             "ours", "parsalink.wsgi", cwd=ROOT, env=env, database=DB_MAIN, probe="/healthz"
         ).start(self.args.workers)
+        if self.args.variant:
+            overrides = dict(item.split("=", 1) for item in self.args.variant.split())
+            self.servers["variant"] = Server(
+                "variant",
+                overrides.pop("BENCH_APP", "parsalink.wsgi"),
+                cwd=ROOT,
+                env={**env, **overrides},
+                database=DB_MAIN,
+                probe="/healthz",
+            ).start(self.args.workers)
         if self.args.peers:
             recreate_database(DB_PEER)
             penv = peer_env()
@@ -525,17 +535,37 @@ class Bench:
             order = [
                 sc for sc in order if sc.key in wanted or sc.key.removeprefix("peer_") in wanted
             ]
+        if self.args.variant:
+            # The same scenarios against a second server of ours with other settings, each run
+            # right after its baseline, to measure a proposed change side by side.
+            with_variant = []
+            for sc in order:
+                with_variant.append(sc)
+                if sc.server == "ours":
+                    with_variant.append(
+                        replace(
+                            sc, key=f"v_{sc.key}", label=f"{sc.label} [variant]", server="variant"
+                        )
+                    )
+            order = with_variant
         return order
+
+    def _scenario(self, key: str) -> Scenario:
+        args_only, self.args.only = self.args.only, ""
+        try:
+            return next(sc for sc in self.scenarios() if sc.key == key)
+        finally:
+            self.args.only = args_only
 
     # -- starvation
 
-    def starvation(self, round_no: int) -> dict:
+    def starvation(self, round_no: int, server_name: str = "ours") -> dict:
         """JWT list p99 alone, then with 8 more connections hammering login at the same time."""
-        jwt = next(sc for sc in self.scenarios() if sc.key == "jwt")
-        login = next(sc for sc in self.scenarios() if sc.key == "login")
+        jwt = replace(self._scenario("jwt"), server=server_name)
+        login = self._scenario("login")
         duration = self.args.duration
         alone = self.wrk_run(jwt, duration=duration)
-        server = self.servers["ours"]
+        server = self.servers[server_name]
         env = {
             **os.environ,
             "BENCH_LUA_DIR": str(LUA),
@@ -571,6 +601,7 @@ class Bench:
             ]
         )
         result = {
+            "server": server_name,
             "round": round_no,
             "alone_p99_ms": alone["p99_us"] / 1000,
             "loaded_p99_ms": loaded["p99_us"] / 1000,
@@ -673,12 +704,14 @@ class Bench:
         starvation: list[dict] = []
         try:
             self.setup()
-            for round_no in range(1, self.args.rounds + 1):
+            for round_no in range(1, 0 if self.args.scale_only else self.args.rounds + 1):
                 log(f"== round {round_no} of {self.args.rounds}")
                 for scenario in self.scenarios():
                     results.append(self.measure(scenario, round_no))
                 if self.args.starvation:
                     starvation.append(self.starvation(round_no))
+                    if self.args.variant:
+                        starvation.append(self.starvation(round_no, "variant"))
         finally:
             for server in self.servers.values():
                 server.stop()
@@ -735,17 +768,29 @@ def render(report: dict) -> str:
     rows: dict[str, list[dict]] = {}
     for r in report["results"]:
         rows.setdefault(r["scenario"], []).append(r)
-    by_round_noauth = {r["round"]: r["rps"] for r in rows.get("noauth", [])}
+    noauth = {
+        prefix: {r["round"]: r["rps"] for r in rows.get(f"{prefix}noauth", [])}
+        for prefix in ("", "v_")
+    }
+    noauth_cpu = {
+        prefix: {r["round"]: r["cpu_ms"] + r["db_cpu_ms"] for r in rows.get(f"{prefix}noauth", [])}
+        for prefix in ("", "v_")
+    }
     labels, peers = report["labels"], report["peers"]
     lines = [
         "| scenario | req/s (per round) | p50 ms | p99 ms | CPU ms/req | DB CPU ms/req "
-        "| x no-auth (per round) | x its peer (per round) | non-2xx |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| x no-auth (per round) | x no-auth by CPU | x its peer (per round) | non-2xx |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for key, runs in rows.items():
         rps = [r["rps"] for r in runs]
-        ratio = [
-            r["rps"] / by_round_noauth[r["round"]] for r in runs if r["round"] in by_round_noauth
+        base = noauth["v_" if key.startswith("v_") else ""]
+        ratio = [r["rps"] / base[r["round"]] for r in runs if r["round"] in base]
+        base_cpu = noauth_cpu["v_" if key.startswith("v_") else ""]
+        cpu_ratio = [
+            base_cpu[r["round"]] / (r["cpu_ms"] + r["db_cpu_ms"])
+            for r in runs
+            if r["round"] in base_cpu
         ]
         peer_key = peers.get(key)
         peer_ratio = ""
@@ -770,7 +815,7 @@ def render(report: dict) -> str:
             f"| {statistics.mean(r['p99_ms'] for r in runs):.2f} "
             f"| {statistics.mean(r['cpu_ms'] for r in runs):.2f} "
             f"| {statistics.mean(r['db_cpu_ms'] for r in runs):.2f} "
-            f"| {_fmt_ratio(ratio)} | {peer_ratio} | {non2xx}{detail} |"
+            f"| {_fmt_ratio(ratio)} | {_fmt_ratio(cpu_ratio)} | {peer_ratio} | {non2xx}{detail} |"
         )
     out = ["\n".join(lines)]
     if report.get("starvation"):
@@ -778,6 +823,7 @@ def render(report: dict) -> str:
         out.append(
             "\nLogin starvation (JWT list, 8 connections; then with 8 more hammering login): p99 "
             + "; ".join(
+                f"{'variant ' if x['server'] == 'variant' else ''}"
                 f"round {x['round']}: {x['alone_p99_ms']:.2f} → {x['loaded_p99_ms']:.2f} ms "
                 f"({x['ratio']:.2f}x), login statuses {x['login_statuses']}"
                 for x in s
@@ -833,7 +879,7 @@ def goals(report: dict) -> list[tuple[str, str, bool | None]]:
     check("API-key list ≥ 1.0x stock drf-api-key list", ratio("apikey", "peer_apikey"), 1.0)
     check(
         "login starvation: list p99 ≤ 2x alone",
-        [x["ratio"] for x in report.get("starvation", [])],
+        [x["ratio"] for x in report.get("starvation", []) if x["server"] == "ours"],
         2.0,
         lower_is_better=True,
     )
@@ -878,11 +924,18 @@ def main() -> None:
     parser.add_argument("--no-peers", dest="peers", action="store_false")
     parser.add_argument("--no-starvation", dest="starvation", action="store_false")
     parser.add_argument("--scale", action="store_true", help="1k vs 1M contacts, 10M usage rows")
+    parser.add_argument("--scale-only", action="store_true", help="only the scale runs")
+    parser.add_argument(
+        "--variant",
+        default="",
+        help="'ENV=VALUE ...': also run our scenarios on a second server with these settings",
+    )
     parser.add_argument("--only", default="", help="comma-separated scenario keys")
     parser.add_argument("--smoke", action="store_true", help="2 s runs, one round, no peers")
     args = parser.parse_args()
     # A stopped bench (Ctrl-C, timeout) still stops its servers: the `finally` blocks run.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    args.scale = args.scale or args.scale_only
     if args.smoke:
         args.duration, args.warmup, args.rounds = 2, 0, 1
         args.peers = args.starvation = args.scale = False
