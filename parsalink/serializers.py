@@ -13,6 +13,17 @@ class StrictSerializer(serializers.Serializer):
             )
             if unknown:
                 raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+            # DRF's CharField turns a JSON number into its text ("phone": 123 -> "123"); the
+            # schema says string, so a number is a 400 like any other wrong type.
+            not_text = {
+                name: ["Not a valid string."]
+                for name, field in self.fields.items()
+                if isinstance(field, serializers.CharField)
+                and data.get(name) is not None
+                and not isinstance(data[name], str)
+            }
+            if not_text:
+                raise serializers.ValidationError(not_text)
         return super().to_internal_value(data)
 
 
