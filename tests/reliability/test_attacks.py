@@ -554,15 +554,6 @@ def test_injection_strings_in_every_field_are_refused_or_stored_verbatim(world):
                     continue
                 for field in (*fields, "email"):
                     response = api.post("/api/contacts/", json={"firstName": "x", field: value})
-                    if response.status_code == 201 and type(value) in (int, float):
-                        # DRF's CharField takes a JSON number as its text: harmless coercion.
-                        created.append(response.json()["id"])
-                        battery.neutralised(
-                            f"contact {field}={value!r}",
-                            response.json()[field] == str(value),
-                            f"stored {response.json()[field]!r}",
-                        )
-                        continue
                     battery.denied(f"contact {field}={value!r:.40}", response, allowed=(400,))
             for extra in ("id", "workspace", "workspaceId", "createdAt", "createdBy", "is_staff"):
                 response = api.post("/api/contacts/", json={"firstName": "x", extra: "ws_evil"})

@@ -212,7 +212,7 @@ def test_concurrent_creates_all_persist():
         clients = [Client(server.url, token=access) for _ in range(50)]
         _warm(clients)
         created = []
-        for round_ in range(4):
+        for round_ in range(2):
             results = _race(
                 clients,
                 lambda c, i, r=round_: c.post(
@@ -228,6 +228,6 @@ def test_concurrent_creates_all_persist():
             url = page["next"]
         for client in clients:
             client.close()
-    assert len(set(created)) == len(created) == 200
+    assert len(set(created)) == len(created) == 100
     assert set(listed) == set(created)
-    assert Contact.objects.filter(pk__in=created).count() == 200
+    assert Contact.objects.filter(pk__in=created).count() == 100
