@@ -206,10 +206,12 @@ def login(*, email: str, password: str, ip: str | None, user_agent: str) -> Logi
 # --- refresh rotation -----------------------------------------------------------------------
 
 # A rotation first takes a share lock on its user row, so logout-all, password change and
-# deactivation (which lock that row for update) serialise with it instead of racing it.
+# deactivation (which lock that row FOR UPDATE) serialise with it instead of racing it.
+# FOR KEY SHARE is the weakest lock that still conflicts with FOR UPDATE; ordinary updates of
+# the user row (last login, names) do not wait for it.
 _LOCK_USER_SQL = f"""
     SELECT is_active, is_system, tokens_valid_after
-      FROM {User._meta.db_table} WHERE id = %s FOR SHARE
+      FROM {User._meta.db_table} WHERE id = %s FOR KEY SHARE
 """  # noqa: S608
 # Single use: of N concurrent claims of one jti, the row lock lets exactly one match; the others
 # re-check `used_at IS NULL` after it commits and match nothing.
