@@ -96,7 +96,10 @@ class RefreshTokenRecord(models.Model):
 
     jti = models.CharField(primary_key=True, max_length=26)
     family_id = models.CharField(max_length=26)
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="refresh_tokens")
+    # Indexed by accounts_rt_user_idx, which starts with it (no separate FK index).
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="refresh_tokens", db_index=False
+    )
     access_jti = models.CharField(max_length=26)
     # Unix times in seconds, exactly the JWT's iat and exp (the family's expiry, set at login).
     issued_at = models.BigIntegerField()

@@ -11,8 +11,9 @@ class Contact(models.Model):
     id = models.CharField(
         primary_key=True, max_length=ID_MAX_LENGTH, default=PrefixedId("ct"), editable=False
     )
+    # Indexed by the composite indexes below, which all start with it (no separate FK index).
     workspace = models.ForeignKey(
-        "accounts.Workspace", on_delete=models.CASCADE, related_name="contacts"
+        "accounts.Workspace", on_delete=models.CASCADE, related_name="contacts", db_index=False
     )
     first_name = models.CharField(max_length=100)
     last_name = models.CharField(max_length=100, blank=True)
