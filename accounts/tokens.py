@@ -55,7 +55,7 @@ def now_ms() -> int:
 
 
 def new_jti(at_ms: int) -> str:
-    return str(ULID.from_timestamp(at_ms / 1000))
+    return str(ULID.from_timestamp(at_ms))  # an int is milliseconds to python-ulid
 
 
 def encode_pair(
@@ -84,15 +84,25 @@ def encode_pair(
     return TokenPair(access=access, refresh=refresh)
 
 
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def _claims(payload: dict) -> Claims:
-    user_id, jti = payload.get("user_id"), payload.get("jti")
-    if not isinstance(user_id, str) or not isinstance(jti, str) or "iat" not in payload:
+    user_id, jti, iat, exp = (payload.get(k) for k in ("user_id", "jti", "iat", "exp"))
+    if not isinstance(user_id, str) or not isinstance(jti, str):
+        raise InvalidToken()
+    if not _is_int(iat) or not _is_int(exp):
         raise InvalidToken()
     try:
         issued_ms = ULID.from_str(jti).milliseconds
     except ValueError:
         raise InvalidToken() from None
-    return Claims(user_id=user_id, jti=jti, issued_ms=issued_ms, exp=int(payload["exp"]))
+    # We sign jti and iat from the same instant. A jti time that disagrees with iat (e.g. one in
+    # the future, which would outlive logout-all) is not a token we issued.
+    if issued_ms // 1000 != iat:
+        raise InvalidToken()
+    return Claims(user_id=user_id, jti=jti, issued_ms=issued_ms, exp=exp)
 
 
 def decode(raw: str, token_type: str) -> Claims:

@@ -46,7 +46,7 @@ def access_payload(user, *, now: int, **overrides) -> dict:
         "token_type": "access",
         "exp": now + 3600,
         "iat": now,
-        "jti": str(ULID.from_timestamp(now)),
+        "jti": str(ULID.from_timestamp(now * 1000)),  # int: milliseconds
         "user_id": user.pk,
         "iss": settings.JWT_ISSUER,
     }

@@ -107,6 +107,12 @@ def _forged(kind: str, user, other_user) -> str:
         return sign({**good, "user_id": "usr_" + str(ULID())})
     if kind == "numeric_user_id":
         return sign({**good, "user_id": 1})
+    if kind == "jti_in_the_future":
+        return sign({**good, "jti": str(ULID.from_timestamp((now + 86400) * 1000))})
+    if kind == "string_exp":
+        return sign({**good, "exp": str(now + 3600)})
+    if kind == "float_iat":
+        return sign({**good, "iat": now + 0.5})
     if kind == "system_user":
         return sign({**good, "user_id": other_user.workspace.users.get(is_system=True).pk})
     raise AssertionError(kind)
@@ -134,6 +140,9 @@ FORGERIES = [
     "refresh_type",
     "unknown_user",
     "numeric_user_id",
+    "jti_in_the_future",
+    "string_exp",
+    "float_iat",
     "system_user",
 ]
 

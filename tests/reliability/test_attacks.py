@@ -200,7 +200,7 @@ def claims(uid: str, token_type: str = "access", **overrides) -> dict:
         "token_type": token_type,
         "exp": now + 3600,
         "iat": now,
-        "jti": str(ULID()),
+        "jti": str(ULID.from_timestamp(now * 1000)),  # int ms: jti and iat from one instant
         "user_id": uid,
         "iss": settings.JWT_ISSUER,
     }
