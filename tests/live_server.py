@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -60,6 +61,7 @@ class GunicornServer:
         scheme = "https" if certfile else "http"
         self.url = f"{scheme}://127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
+        self.lines: list[str] = []
 
     def __enter__(self) -> "GunicornServer":
         cmd = [
@@ -78,11 +80,14 @@ class GunicornServer:
         self.process = subprocess.Popen(
             cmd, cwd=ROOT, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
         )
+        # Drain the pipe continuously: a full 64 KiB pipe would block every worker mid-request.
+        self._drain = threading.Thread(target=self._read_output, daemon=True)
+        self._drain.start()
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                output = self.process.stdout.read().decode(errors="replace")
-                raise RuntimeError(f"gunicorn exited with {self.process.returncode}:\n{output}")
+                self._drain.join(timeout=5)
+                raise RuntimeError(f"gunicorn exited with {self.process.returncode}:\n{self.text}")
             try:
                 requests.get(f"{self.url}/healthz", timeout=1, verify=False)
                 return self
@@ -91,7 +96,17 @@ class GunicornServer:
         self.__exit__(None, None, None)
         raise RuntimeError("gunicorn did not start within 30 s")
 
-    def __exit__(self, *exc) -> None:
+    def _read_output(self) -> None:
+        for raw in iter(self.process.stdout.readline, b""):
+            self.lines.append(raw.decode(errors="replace").rstrip("\n"))
+
+    @property
+    def text(self) -> str:
+        """Everything gunicorn and the app printed so far (stdout and stderr)."""
+        return "\n".join(self.lines)
+
+    def stop(self) -> list[str]:
+        """Stop gunicorn gracefully (SIGTERM) and return every line it printed."""
         if self.process and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
@@ -99,5 +114,10 @@ class GunicornServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-        if self.process and self.process.stdout:
+        if self.process:
+            self._drain.join(timeout=10)
             self.process.stdout.close()
+        return self.lines
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

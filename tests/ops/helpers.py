@@ -2,8 +2,6 @@
 
 import ipaddress
 import json
-import signal
-import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -51,26 +49,18 @@ def make_certificate(directory: Path) -> tuple[str, str]:
 
 
 class CapturedOutput:
-    """Drains a GunicornServer's stdout+stderr in a thread (so a full pipe never blocks it)."""
+    """What a GunicornServer printed (it drains its own pipe, so a full pipe never blocks it)."""
 
     def __init__(self, server: GunicornServer) -> None:
         self.server = server
-        self.lines: list[str] = []
-        self._thread = threading.Thread(target=self._drain, daemon=True)
-        self._thread.start()
 
-    def _drain(self) -> None:
-        for raw in iter(self.server.process.stdout.readline, b""):
-            self.lines.append(raw.decode(errors="replace").rstrip("\n"))
+    @property
+    def lines(self) -> list[str]:
+        return self.server.lines
 
     def stop(self) -> list[str]:
         """Stops gunicorn gracefully and returns every line it printed."""
-        process = self.server.process
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            process.wait(timeout=30)
-        self._thread.join(timeout=10)
-        return self.lines
+        return self.server.stop()
 
     @property
     def text(self) -> str:
