@@ -1,6 +1,5 @@
 """Writes for accounts: workspaces, users, login sessions and their refresh-token families."""
 
-import threading
 import time
 from dataclasses import dataclass
 
@@ -11,7 +10,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from accounts import tokens
+from accounts import hashgate, tokens
 from accounts.models import RefreshTokenRecord, User, Workspace, normalize_email
 from accounts.selectors import user_get_by_email
 from activity.actor import Actor
@@ -124,23 +123,22 @@ def user_deactivate(*, user: User, actor: Actor) -> None:
 
 # --- login ----------------------------------------------------------------------------------
 
-_hash_slots = threading.BoundedSemaphore(settings.LOGIN_HASH_CONCURRENCY)
 _dummy_hash: list[str] = []
 
 
 def _verify_password(user: User | None, password: str) -> bool:
-    """Check a password in bounded concurrency; unknown users cost the same hashing time."""
-    if not _hash_slots.acquire(timeout=0.05):
+    """Check a password within the host-wide hash gate (accounts/hashgate.py); unknown users
+    cost the same hashing time. HashingBusy when every slot stays taken for the gate's wait."""
+    slot = hashgate.acquire()
+    if slot is None:
         raise HashingBusy
-    try:
+    with slot:
         if user is None or not user.has_usable_password():
             if not _dummy_hash:
                 _dummy_hash.append(make_password("parsalink-timing-equaliser"))
             check_password(password, _dummy_hash[0])
             return False
         return user.check_password(password)
-    finally:
-        _hash_slots.release()
 
 
 def _start_session(user: User, *, not_before_ms: int = 0) -> tokens.TokenPair:
