@@ -52,29 +52,34 @@ def contact_create(*, actor: Actor, data: dict[str, object]) -> Contact:
 def contact_update(*, contact: Contact, actor: Actor, data: dict[str, object]) -> Contact:
     """Apply `data` to `contact`; record `contact.updated` with the fields whose value changed.
 
+    The row is re-read under a lock, so "what changed" is decided against the committed row and
+    not the copy the view read earlier (two PATCHes of one field cannot both see a stale value).
     A request that changes nothing writes nothing (no event, `updatedAt` unchanged).
     """
     _check_writable(data)
-    changed = [field for field, value in data.items() if getattr(contact, field) != value]
-    if not changed:
-        return contact
-    for field in changed:
-        setattr(contact, field, data[field])
-    contact.updated_at = timezone.now()
-    contact.full_clean(exclude=_CLEAN_EXCLUDE, validate_unique=False)
-    updated = Contact.objects.filter(pk=contact.pk, workspace_id=actor.workspace_id).update(
-        updated_at=contact.updated_at, **{field: data[field] for field in changed}
+    locked = (
+        Contact.objects.select_for_update()
+        .filter(pk=contact.pk, workspace_id=actor.workspace_id)
+        .first()
     )
-    if not updated:  # deleted meanwhile, or not the actor's
+    if locked is None:  # deleted meanwhile, or not the actor's
         raise Contact.DoesNotExist(contact.pk)
+    changed = [field for field, value in data.items() if getattr(locked, field) != value]
+    if not changed:
+        return locked
+    for field in changed:
+        setattr(locked, field, data[field])
+    locked.updated_at = timezone.now()
+    locked.full_clean(exclude=_CLEAN_EXCLUDE, validate_unique=False)
+    locked.save(update_fields=[*changed, "updated_at"])
     activity_record(
         actor=actor,
         action="contact.updated",
         target_type="contact",
-        target_id=contact.id,
+        target_id=locked.id,
         changes=_api_names(changed),
     )
-    return contact
+    return locked
 
 
 @transaction.atomic
