@@ -22,7 +22,7 @@ class LoginFailed(Exception):
 
 
 class HashingBusy(Exception):
-    """Too many password hashes already running in this worker; the client should retry."""
+    """Every password-hashing slot on this host is taken (accounts.hashgate); retry shortly."""
 
 
 class RefreshRejected(Exception):
