@@ -84,3 +84,18 @@ def add_error_responses(result, generator, request, public):
                 if status in (429, 503):
                     response.setdefault("headers", _RETRY_AFTER)
     return result
+
+
+def describe_input_limits(result, generator, request, public):
+    """Says what the server enforces: unknown body fields are refused, pageSize is 1..200."""
+    for name, schema in result.get("components", {}).get("schemas", {}).items():
+        if name.endswith("Request") and schema.get("type") == "object":
+            schema["additionalProperties"] = False  # StrictSerializer: unknown field → 400
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            if not isinstance(operation, dict):
+                continue
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") == "query" and parameter.get("name") == "pageSize":
+                    parameter["schema"] = {"type": "integer", "minimum": 1, "maximum": 200}
+    return result

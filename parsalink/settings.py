@@ -269,6 +269,7 @@ SPECTACULAR_SETTINGS = {
     "PREPROCESSING_HOOKS": ["parsalink.schema.drop_benchmark_endpoints"],
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
+        "parsalink.schema.describe_input_limits",
         "parsalink.schema.add_error_responses",
     ],
 }

@@ -179,3 +179,29 @@ def test_api_docs_render(api_client, db):
     response = api_client.get("/api/docs/")
     assert response.status_code == 200
     assert b"redoc" in response.content.lower()
+
+
+def test_every_documented_request_body_refuses_unknown_fields_as_the_server_does(
+    schema, jwt_client
+):
+    bodies = {
+        name: component
+        for name, component in schema["components"]["schemas"].items()
+        if name.endswith("Request")
+    }
+    assert bodies and all(c.get("additionalProperties") is False for c in bodies.values())
+    # The server agrees: an undocumented field is a 400 naming it.
+    response = jwt_client.post(
+        "/api/contacts/", {"firstName": "Ada", "nickname": "A"}, format="json"
+    )
+    assert response.status_code == 400
+    assert "nickname" in response.json()["fields"]
+
+
+def test_page_size_limits_are_documented_and_enforced(schema, jwt_client):
+    parameters = schema["paths"]["/api/contacts/"]["get"]["parameters"]
+    page_size = next(p for p in parameters if p["name"] == "pageSize")
+    assert page_size["schema"] == {"type": "integer", "minimum": 1, "maximum": 200}
+    assert jwt_client.get("/api/contacts/?pageSize=200").status_code == 200
+    assert jwt_client.get("/api/contacts/?pageSize=201").status_code == 400
+    assert jwt_client.get("/api/contacts/?pageSize=0").status_code == 400
