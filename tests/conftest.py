@@ -1,18 +1,9 @@
 """Shared fixtures: the owner / outsider pair of workspaces and authenticated HTTP clients."""
 
 import pytest
-from rest_framework.test import APIClient
 
+from tests.clients import HttpsAPIClient, jwt_client_for, key_client_for, key_for
 from tests.factories import PASSWORD, make_user, make_workspace
-
-
-class HttpsAPIClient(APIClient):
-    """The real HTTP stack, as if the request came over TLS (the server refuses plain HTTP)."""
-
-    def generic(
-        self, method, path, data="", content_type="application/octet-stream", secure=True, **extra
-    ):
-        return super().generic(method, path, data, content_type, secure=secure, **extra)
 
 
 @pytest.fixture(autouse=True)
@@ -63,3 +54,30 @@ def jwt_client(tokens) -> HttpsAPIClient:
     client = HttpsAPIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
     return client
+
+
+@pytest.fixture
+def api_key(user):
+    """A key of the `workspace` fixture, created by `user` (`.plain` is the full key)."""
+    return key_for(user)
+
+
+@pytest.fixture
+def key_client(api_key) -> HttpsAPIClient:
+    return key_client_for(api_key.plain)
+
+
+@pytest.fixture
+def outsider(other_workspace):
+    """A person of the other workspace: the caller every tenancy test turns against us."""
+    return make_user(other_workspace, email="mallory@example.com")
+
+
+@pytest.fixture
+def outsider_jwt_client(outsider) -> HttpsAPIClient:
+    return jwt_client_for(outsider)
+
+
+@pytest.fixture
+def outsider_key_client(outsider) -> HttpsAPIClient:
+    return key_client_for(key_for(outsider, name="Outsider key").plain)

@@ -8,7 +8,7 @@ from rest_framework.test import APIRequestFactory
 
 from parsalink.ids import is_valid_id, new_id
 from parsalink.pagination import CursorPagination
-from tests.conftest import HttpsAPIClient
+from tests.clients import HttpsAPIClient
 
 pytestmark = pytest.mark.django_db
 

@@ -4,7 +4,7 @@ import jwt
 from django.conf import settings
 from ulid import ULID
 
-from tests.conftest import HttpsAPIClient
+from tests.clients import HttpsAPIClient
 from tests.factories import PASSWORD
 
 LOGIN = "/api/auth/login/"

@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from ulid import ULID
 
 from tests.accounts.helpers import ME, access_payload, login, me, sign
-from tests.conftest import HttpsAPIClient
+from tests.clients import HttpsAPIClient
 
 pytestmark = pytest.mark.django_db
 

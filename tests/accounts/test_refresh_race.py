@@ -9,7 +9,7 @@ from django.db import connection
 from accounts.models import RefreshTokenRecord
 from activity.models import ActivityEvent
 from tests.accounts.helpers import REFRESH, claims, login
-from tests.conftest import HttpsAPIClient
+from tests.clients import HttpsAPIClient
 
 # Issue 7's heavier run: PARSALINK_RACE_THREADS=50 PARSALINK_RACE_REPETITIONS=20.
 THREADS = int(os.environ.get("PARSALINK_RACE_THREADS", "20"))

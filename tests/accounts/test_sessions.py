@@ -19,7 +19,7 @@ from tests.accounts.helpers import (
     refresh,
     sign,
 )
-from tests.conftest import HttpsAPIClient
+from tests.clients import HttpsAPIClient
 from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,7 @@ from accounts.models import User
 from activity.models import ActivityEvent
 from apikeys import crypto
 from apikeys.models import ApiKey, ApiKeyUsage
-from tests.apikeys.conftest import client_with
+from tests.clients import key_client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -59,7 +59,7 @@ def test_add_shows_the_key_exactly_once_and_never_stores_it(
     )
     event = ActivityEvent.objects.get(action="api_key.created", target_id=key.id)
     assert (event.workspace_id, event.actor_id) == (other_workspace.id, operator.id)
-    assert client_with(plain).get("/api/api-keys/").status_code == 403  # the key works
+    assert key_client_for(plain).get("/api/api-keys/").status_code == 403  # the key works
 
 
 def test_add_requires_a_name(admin_client, workspace):
@@ -81,7 +81,7 @@ def test_revoke_selected_keys_action(admin_client, workspace, api_key):
     assert "Revoked 2 key(s)." in page
     assert ApiKey.objects.filter(pk__in=ids, revoked_at__isnull=False).count() == 2
     assert ActivityEvent.objects.filter(action="api_key.revoked").count() == 2
-    assert client_with(api_key.plain).get("/api/api-keys/").json()["code"] == "key_revoked"
+    assert key_client_for(api_key.plain).get("/api/api-keys/").json()["code"] == "key_revoked"
 
 
 def test_changelist_shows_the_key_columns(admin_client, api_key):

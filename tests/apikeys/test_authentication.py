@@ -2,7 +2,7 @@ import pytest
 
 from accounts.models import User
 from apikeys.models import ApiKey
-from tests.apikeys.conftest import client_with, make_key
+from tests.clients import key_client_for, key_for
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.apikeys.urls")]
 
@@ -23,7 +23,7 @@ def test_key_acts_as_the_workspace_system_user_through_that_key(key_client, api_
 
 
 def test_scheme_name_is_case_insensitive(api_key):
-    client = client_with(api_key.plain)
+    client = key_client_for(api_key.plain)
     client.credentials(HTTP_AUTHORIZATION=f"bEaReR {api_key.plain}")
     assert client.get(PROBE).status_code == 200
 
@@ -45,7 +45,7 @@ def _flip(char: str) -> str:
     ],
 )
 def test_it_rejects_malformed_keys_without_falling_through(api_key, mutate):
-    response = client_with(mutate(api_key.plain)).get(PROBE)
+    response = key_client_for(mutate(api_key.plain)).get(PROBE)
     assert response.status_code == 401
     assert response.json()["code"] == "key_malformed"
     assert response["WWW-Authenticate"].startswith("Bearer")
@@ -55,7 +55,7 @@ def test_it_rejects_a_well_formed_key_that_does_not_exist(api_key):
     from apikeys import crypto
 
     stranger = crypto.generate().plain
-    response = client_with(stranger).get(PROBE)
+    response = key_client_for(stranger).get(PROBE)
     assert response.status_code == 401
     assert response.json()["code"] == "key_invalid"
 
@@ -66,7 +66,7 @@ def test_it_rejects_the_right_key_id_with_a_wrong_secret(api_key):
     other = crypto.generate().plain
     body = api_key.plain[:34] + other[34:66]
     forged = body + crypto.checksum(body)
-    response = client_with(forged).get(PROBE)
+    response = key_client_for(forged).get(PROBE)
     assert response.status_code == 401
     assert response.json()["code"] == "key_invalid"
 
@@ -93,8 +93,8 @@ def test_key_with_future_expiry_works(user):
 
     from django.utils import timezone
 
-    created = make_key(user, expires_at=timezone.now() + timedelta(hours=1))
-    assert client_with(created.plain).get(PROBE).status_code == 200
+    created = key_for(user, expires_at=timezone.now() + timedelta(hours=1))
+    assert key_client_for(created.plain).get(PROBE).status_code == 200
 
 
 def test_jwt_requests_still_authenticate_as_the_person(jwt_client, user):

@@ -8,7 +8,7 @@ from django.core.management import call_command
 from django.db import connection
 
 from apikeys import crypto
-from tests.apikeys.conftest import client_with
+from tests.clients import key_client_for
 
 # The shared autouse fixture clears the (database) cache, so every test here needs the DB.
 pytestmark = pytest.mark.django_db
@@ -55,7 +55,7 @@ def test_the_stored_hash_is_hmac_sha256_with_the_pepper_not_secret_key():
 def test_the_plain_key_appears_nowhere_in_the_database(jwt_client):
     body = jwt_client.post("/api/api-keys/", {"name": "leak check"}, format="json").json()
     plain, secret = body["key"], body["key"][34:66]
-    client_with(plain).get(PROBE)  # a usage row and lastUsedAt too
+    key_client_for(plain).get(PROBE)  # a usage row and lastUsedAt too
     dump = io.StringIO()
     call_command("dumpdata", stdout=dump)
     with connection.cursor() as cursor:
@@ -75,5 +75,5 @@ def test_verification_compares_in_constant_time(monkeypatch, api_key):
         return real(a, b)
 
     monkeypatch.setattr(hmac, "compare_digest", spy)
-    assert client_with(api_key.plain).get(PROBE).status_code == 403  # authenticated
+    assert key_client_for(api_key.plain).get(PROBE).status_code == 403  # authenticated
     assert (crypto.hash_secret(api_key.plain[34:66]), api_key.api_key.secret_hash) in calls

@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from activity.models import ActivityEvent
 from apikeys.models import ApiKey, ApiKeyUsage
-from tests.apikeys.conftest import client_with, make_key
+from tests.clients import key_client_for, key_for
 from tests.factories import make_user
 
 pytestmark = pytest.mark.django_db
@@ -74,7 +74,7 @@ def test_create_rejects_bad_input(jwt_client, payload, field):
 
 
 def test_list_is_newest_first_and_paginated(jwt_client, user):
-    ids = [make_key(user, name=f"k{i}").api_key.id for i in range(3)]
+    ids = [key_for(user, name=f"k{i}").api_key.id for i in range(3)]
     page = jwt_client.get(f"{KEYS}?pageSize=2").json()
     assert [k["id"] for k in page["results"]] == ids[::-1][:2]
     rest = jwt_client.get(page["next"]).json()
@@ -98,15 +98,15 @@ def test_roll_issues_a_new_key_and_keeps_the_old_one_for_the_overlap(jwt_client,
     assert new["id"] != old_id and new["name"] == api_key.api_key.name and "key" in new
     old = ApiKey.objects.get(pk=old_id)
     assert timedelta(minutes=59) < old.expires_at - timezone.now() <= timedelta(hours=1)
-    assert client_with(api_key.plain).get(KEYS).status_code == 403  # authenticated: still valid
-    assert client_with(new["key"]).get(KEYS).status_code == 403
+    assert key_client_for(api_key.plain).get(KEYS).status_code == 403  # authenticated: still valid
+    assert key_client_for(new["key"]).get(KEYS).status_code == 403
     actions = set(ActivityEvent.objects.values_list("action", "target_id"))
     assert {("api_key.rolled", old_id), ("api_key.created", new["id"])} <= actions
 
 
 def test_roll_with_zero_overlap_stops_the_old_key_now(jwt_client, api_key):
     jwt_client.post(f"{KEYS}{api_key.api_key.id}/roll/", {"expiresIn": 0}, format="json")
-    response = client_with(api_key.plain).get(KEYS)
+    response = key_client_for(api_key.plain).get(KEYS)
     assert response.status_code == 401 and response.json()["code"] == "key_expired"
 
 
@@ -161,7 +161,7 @@ def test_an_api_key_cannot_manage_keys(key_client, api_key, method, suffix):
     "method,suffix", [("get", ""), ("post", "revoke/"), ("post", "roll/"), ("get", "activity/")]
 )
 def test_another_workspaces_key_is_not_found(jwt_client, other_workspace, method, suffix):
-    foreign = make_key(make_user(other_workspace))
+    foreign = key_for(make_user(other_workspace))
     response = getattr(jwt_client, method)(f"{KEYS}{foreign.api_key.id}/{suffix}", format="json")
     assert response.status_code == 404 and response.json()["code"] == "not_found"
     assert ApiKey.objects.get(pk=foreign.api_key.id).revoked_at is None
@@ -181,8 +181,8 @@ def test_key_endpoints_require_authentication(api_client, api_key):
 
 def test_key_of_workspace_a_never_sees_workspace_b(api_key, other_workspace):
     outsider = make_user(other_workspace)
-    foreign = make_key(outsider, name="theirs")
-    client = client_with(api_key.plain)
+    foreign = key_for(outsider, name="theirs")
+    client = key_client_for(api_key.plain)
     for url in (f"{KEYS}{foreign.api_key.id}/", "/api/auth/me/", KEYS):
         assert client.get(url).status_code == 403
     assert ApiKeyUsage.objects.filter(api_key_id=foreign.api_key.id).count() == 0

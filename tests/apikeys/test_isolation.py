@@ -4,7 +4,7 @@ import pytest
 
 from accounts.models import User
 from activity.models import ActivityEvent
-from tests.apikeys.conftest import client_with, make_key
+from tests.clients import key_client_for, key_for
 from tests.factories import make_user
 
 pytestmark = pytest.mark.django_db
@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def foreign_contact(other_workspace):
     outsider = make_user(other_workspace)
-    client = client_with(make_key(outsider).plain)
+    client = key_client_for(key_for(outsider).plain)
     response = client.post(
         "/api/contacts/", {"firstName": "Secret", "email": "s@b.example"}, format="json"
     )

@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from apikeys.models import ApiKeyUsage
-from tests.apikeys.conftest import make_key
+from tests.clients import key_for
 from tests.live_server import GunicornServer
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -36,7 +36,7 @@ def _hammer(url: str, key: str, stop: threading.Event, answered: list[int]) -> N
 
 
 def test_a_graceful_restart_loses_no_usage_rows(user):
-    key = make_key(user).plain
+    key = key_for(user).plain
     answered: list[int] = []
     for _ in range(2):  # serve, SIGTERM while under load, start again
         stop = threading.Event()
@@ -61,7 +61,7 @@ def test_a_graceful_restart_loses_no_usage_rows(user):
 
 
 def test_revocation_is_immediate_on_every_worker(user, tokens):
-    created = make_key(user)
+    created = key_for(user)
     with GunicornServer(workers=2, **PROXY) as server:
         url = f"{server.url}/api/api-keys/"
         # Warm both workers (each keeps its own database connection).

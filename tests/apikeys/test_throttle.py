@@ -8,7 +8,7 @@ from django.db import connection
 from django.test import override_settings
 from django.utils import timezone
 
-from tests.apikeys.conftest import client_with, make_key
+from tests.clients import key_client_for, key_for
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.apikeys.urls")]
 
@@ -30,7 +30,7 @@ def test_each_key_has_its_own_rate(key_client, api_key, user, caplog):
         assert response.json()["code"] == "throttled"
         # Frozen at the window's first second: the whole minute is left.
         assert response["Retry-After"] == "60"
-        assert client_with(make_key(user, name="other").plain).get(PROBE).status_code == 200
+        assert key_client_for(key_for(user, name="other").plain).get(PROBE).status_code == 200
     throttled = [r for r in caplog.records if getattr(r, "event", None) == "throttled"]
     assert [(r.name, r.scope, r.apiKeyId) for r in throttled] == [
         ("parsalink.security", "api_key", api_key.api_key.id)
@@ -81,12 +81,12 @@ def _redis_caches(prefix: str) -> dict:
 def test_concurrent_requests_are_counted_exactly_on_redis(user):
     """Threads racing from a window's first request: INCR counts each one, the counter is
     created once (never reset by a second creator), so exactly the rate passes."""
-    plain = make_key(user).plain
+    plain = key_for(user).plain
     statuses: list[int] = []
     barrier = threading.Barrier(4)
 
     def burst() -> None:
-        client = client_with(plain)
+        client = key_client_for(plain)
         barrier.wait()
         for _ in range(3):
             statuses.append(client.get(PROBE).status_code)

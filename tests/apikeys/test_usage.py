@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from apikeys import crypto
 from apikeys.models import ApiKey, ApiKeyUsage
-from tests.apikeys.conftest import client_with
+from tests.clients import key_client_for
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.apikeys.urls")]
 
@@ -42,7 +42,7 @@ def test_4xx_answers_are_logged_with_their_status(key_client, api_key):
 def test_revoked_expired_and_wrong_secret_attempts_are_logged(jwt_client, key_client, api_key):
     key_id = api_key.api_key.id
     wrong_body = api_key.plain[:34] + crypto.generate().plain[34:66]
-    client_with(wrong_body + crypto.checksum(wrong_body)).get(PROBE)
+    key_client_for(wrong_body + crypto.checksum(wrong_body)).get(PROBE)
     ApiKey.objects.filter(pk=key_id).update(expires_at=timezone.now())
     key_client.get(PROBE)
     ApiKey.objects.filter(pk=key_id).update(expires_at=None, revoked_at=timezone.now())
@@ -51,8 +51,8 @@ def test_revoked_expired_and_wrong_secret_attempts_are_logged(jwt_client, key_cl
 
 
 def test_malformed_and_unknown_keys_write_no_row(api_key):
-    client_with(api_key.plain[:-1]).get(PROBE)
-    client_with(crypto.generate().plain).get(PROBE)
+    key_client_for(api_key.plain[:-1]).get(PROBE)
+    key_client_for(crypto.generate().plain).get(PROBE)
     assert ApiKeyUsage.objects.count() == 0
 
 
@@ -103,7 +103,7 @@ def test_a_stale_last_used_at_rides_on_the_usage_statement(
 
 def test_requests_no_api_view_authenticated_are_logged_too(key_client, api_key):
     key_client.get("/api/no-such-endpoint/")
-    client_with(api_key.plain[:-1]).get("/api/no-such-endpoint/")  # malformed: no row
+    key_client_for(api_key.plain[:-1]).get("/api/no-such-endpoint/")  # malformed: no row
     [row] = _rows(api_key)
     assert (row.path, row.status) == ("/api/no-such-endpoint/", 404)
 
@@ -111,6 +111,6 @@ def test_requests_no_api_view_authenticated_are_logged_too(key_client, api_key):
 @override_settings(CACHES={"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}})
 def test_an_unknown_key_costs_one_lookup_and_writes_nothing(django_assert_num_queries):
     with django_assert_num_queries(1):
-        response = client_with(crypto.generate().plain).get(PROBE)
+        response = key_client_for(crypto.generate().plain).get(PROBE)
     assert response.status_code == 401 and ApiKeyUsage.objects.count() == 0
     cache.clear()

@@ -1,11 +1,21 @@
-"""Callers for the contacts and activity tests: the owner's workspace and an outsider's."""
+"""Authenticated callers and the rows tests need, built through the real services."""
+
+from rest_framework.test import APIClient
 
 from accounts.models import User
 from activity.actor import Actor
 from apikeys import services as apikey_services
 from contacts.models import Contact
-from tests.conftest import HttpsAPIClient
 from tests.factories import PASSWORD
+
+
+class HttpsAPIClient(APIClient):
+    """The real HTTP stack, as if the request came over TLS (the server refuses plain HTTP)."""
+
+    def generic(
+        self, method, path, data="", content_type="application/octet-stream", secure=True, **extra
+    ):
+        return super().generic(method, path, data, content_type, secure=secure, **extra)
 
 
 def jwt_client_for(user: User) -> HttpsAPIClient:
@@ -18,9 +28,10 @@ def jwt_client_for(user: User) -> HttpsAPIClient:
     return client
 
 
-def key_for(user: User, name: str = "Zapier") -> apikey_services.CreatedKey:
+def key_for(user: User, *, name: str = "Zapier", expires_at=None) -> apikey_services.CreatedKey:
+    """A new API key of `user`'s workspace, created by `user` (its `.plain` is the full key)."""
     actor = Actor.system(workspace_id=user.workspace_id, user_id=user.id)
-    return apikey_services.api_key_create(actor=actor, name=name)
+    return apikey_services.api_key_create(actor=actor, name=name, expires_at=expires_at)
 
 
 def key_client_for(plain: str) -> HttpsAPIClient:
