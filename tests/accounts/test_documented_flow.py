@@ -1,54 +1,18 @@
 """The documentation's "Example: Full Authentication Flow", run with `requests` against gunicorn."""
 
-import datetime as dt
 import functools
-import ipaddress
 
 import pytest
 import requests
 import urllib3
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from tests.factories import PASSWORD
-from tests.live_server import GunicornServer
-
-
-def _self_signed_cert(directory) -> tuple[str, str]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .sign(key, hashes.SHA256())
-    )
-    certfile, keyfile = directory / "cert.pem", directory / "key.pem"
-    certfile.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    keyfile.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return str(certfile), str(keyfile)
+from tests.live_server import GunicornServer, make_certificate
 
 
 @pytest.mark.django_db(transaction=True)
 def test_documented_full_authentication_flow_against_gunicorn(tmp_path, user):
-    certfile, keyfile = _self_signed_cert(tmp_path)
+    certfile, keyfile = make_certificate(tmp_path)
     urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
     session = requests.Session()
     # Our own throwaway self-signed certificate. (Per request: a REQUESTS_CA_BUNDLE in the

@@ -3,7 +3,7 @@
 import pytest
 
 from tests.factories import PASSWORD, make_user, make_workspace
-from tests.ops.helpers import make_certificate
+from tests.live_server import make_certificate
 
 
 @pytest.fixture

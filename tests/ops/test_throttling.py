@@ -3,7 +3,9 @@
 Run once on Redis (REDIS_URL) and once on the database cache (no REDIS_URL).
 """
 
+import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
@@ -34,10 +36,29 @@ def _attempts(send, count: int) -> list[requests.Response]:
     return [send(i) for i in range(count)]
 
 
-def _served_by(records: list[dict], path: str) -> set[int]:
+LOGIN = "/api/auth/login/"
+
+
+def _refused_by(output: CapturedOutput) -> set[int]:
+    """The worker processes that answered a login with 429."""
     return {
-        r["pid"] for r in records if r.get("logger") == "parsalink.request" and r["path"] == path
+        r["pid"]
+        for r in output.records()
+        if r.get("logger") == "parsalink.request" and r["path"] == LOGIN and r["status"] == 429
     }
+
+
+def _until_both_workers_refuse(send, output: CapturedOutput) -> list[requests.Response]:
+    """Further attempts, two at a time so both workers get some, until each worker has refused
+    one: a worker that served few of the counted attempts still sees the shared counter."""
+    probes: list[requests.Response] = []
+    with ThreadPoolExecutor(2) as pool:
+        for round_ in range(30):
+            if len(_refused_by(output)) == 2:
+                break
+            probes += pool.map(send, [100 + 2 * round_, 101 + 2 * round_])
+            time.sleep(0.05)  # the request log line may trail the response
+    return probes
 
 
 def test_login_per_ip_is_throttled_across_workers(cache_env, credentials, certificate):
@@ -65,6 +86,8 @@ def test_login_per_ip_is_throttled_across_workers(cache_env, credentials, certif
 
         guesses = _attempts(wrong_password, 12)
         right = requests.post(f"{server.url}/api/auth/login/", json=credentials, verify=False)
+        probes = _until_both_workers_refuse(wrong_password, output)
+        refused_by = _refused_by(output)
         output.stop()
 
     statuses = [r.status_code for r in guesses]
@@ -78,10 +101,11 @@ def test_login_per_ip_is_throttled_across_workers(cache_env, credentials, certif
     # confirm a hit.
     assert right.status_code == 429 and int(right.headers["Retry-After"]) > 0
 
+    assert len(refused_by) == 2, "both workers refuse: the counter is shared"
+    assert all(probe.status_code == 429 for probe in probes)
     records = output.records()
-    assert len(_served_by(records, "/api/auth/login/")) == 2, "both workers served attempts"
     throttled = [r for r in records if r.get("event") == "throttled"]
-    assert len(throttled) == 8
+    assert len(throttled) == 8 + len(probes)
     assert {r["scope"] for r in throttled} == {"login_ip"}
 
 
@@ -113,6 +137,8 @@ def test_login_per_email_is_throttled_across_workers_and_ips(cache_env, credenti
             json={"email": "someone-else@example.com", "password": "whatever it is"},
             headers={"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.201"},
         )
+        probes = _until_both_workers_refuse(lambda i: from_ip(i, f"guess {i}"), output)
+        refused_by = _refused_by(output)
         output.stop()
 
     statuses = [r.status_code for r in guesses]
@@ -120,8 +146,9 @@ def test_login_per_email_is_throttled_across_workers_and_ips(cache_env, credenti
     assert statuses.count(429) == 5, statuses
     assert right.status_code == 429 and int(right.headers["Retry-After"]) > 0
     assert other.status_code == 401
+    assert len(refused_by) == 2, "both workers refuse: the counter is shared"
+    assert all(probe.status_code == 429 for probe in probes)
     records = output.records()
-    assert len(_served_by(records, "/api/auth/login/")) == 2
     throttled = [r for r in records if r.get("event") == "throttled"]
     assert {r["scope"] for r in throttled} == {"login_email"}
     # The log names the scope, never the e-mail address under attack.
