@@ -163,6 +163,12 @@ def _start_session(user: User, *, not_before_ms: int = 0) -> tokens.TokenPair:
     )
 
 
+def _record_user_event(user: User, action: str, *, ip: str | None, user_agent: str) -> None:
+    """An event about `user`, by `user`, in their workspace (login-type views have no caller)."""
+    actor = Actor(workspace_id=user.workspace_id, user_id=user.pk, ip=ip, user_agent=user_agent)
+    activity_record(actor=actor, action=action, target_type="user", target_id=user.pk)
+
+
 def login(*, email: str, password: str, ip: str | None, user_agent: str) -> LoginResult:
     """Exchange credentials for a token pair; every failure is the same LoginFailed."""
     user = user_get_by_email(email=normalize_email(email))
@@ -172,32 +178,12 @@ def login(*, email: str, password: str, ip: str | None, user_agent: str) -> Logi
         security_event("auth.login_failed", userId=getattr(user, "pk", None), ip=ip)
         if user is not None:
             with transaction.atomic():
-                activity_record(
-                    actor=Actor(
-                        workspace_id=user.workspace_id,
-                        user_id=user.pk,
-                        ip=ip,
-                        user_agent=user_agent,
-                    ),
-                    action="auth.login_failed",
-                    target_type="user",
-                    target_id=user.pk,
-                )
+                _record_user_event(user, "auth.login_failed", ip=ip, user_agent=user_agent)
         raise LoginFailed
     with transaction.atomic():
         # A login in the same millisecond as a logout-all must not be born dead.
         pair = _start_session(candidate, not_before_ms=candidate.tokens_valid_after)
-        activity_record(
-            actor=Actor(
-                workspace_id=candidate.workspace_id,
-                user_id=candidate.pk,
-                ip=ip,
-                user_agent=user_agent,
-            ),
-            action="auth.login",
-            target_type="user",
-            target_id=candidate.pk,
-        )
+        _record_user_event(candidate, "auth.login", ip=ip, user_agent=user_agent)
     return LoginResult(user=candidate, pair=pair)
 
 
@@ -310,14 +296,7 @@ def _replay_or_reuse(claims: tokens.Claims, *, ip: str | None, user_agent: str):
     with transaction.atomic():
         revoked = _revoke_rows(RefreshTokenRecord.objects.filter(family_id=record.family_id))
         user = record.user
-        activity_record(
-            actor=Actor(
-                workspace_id=user.workspace_id, user_id=user.pk, ip=ip, user_agent=user_agent
-            ),
-            action="auth.refresh_reuse_detected",
-            target_type="user",
-            target_id=user.pk,
-        )
+        _record_user_event(user, "auth.refresh_reuse_detected", ip=ip, user_agent=user_agent)
     security_event(
         "auth.refresh_reuse_detected",
         userId=user.pk,
@@ -340,17 +319,7 @@ def logout(*, raw: str, ip: str | None, user_agent: str) -> None:
     with transaction.atomic():
         revoked = _revoke_rows(RefreshTokenRecord.objects.filter(family_id=record.family_id))
         if revoked:
-            activity_record(
-                actor=Actor(
-                    workspace_id=record.user.workspace_id,
-                    user_id=record.user_id,
-                    ip=ip,
-                    user_agent=user_agent,
-                ),
-                action="auth.logout",
-                target_type="user",
-                target_id=record.user_id,
-            )
+            _record_user_event(record.user, "auth.logout", ip=ip, user_agent=user_agent)
 
 
 @transaction.atomic
