@@ -411,7 +411,7 @@ class Bench:
             overrides = dict(item.split("=", 1) for item in self.args.variant.split())
             self.servers["variant"] = Server(
                 "variant",
-                overrides.pop("BENCH_APP", "parsalink.wsgi"),
+                "parsalink.wsgi",
                 cwd=ROOT,
                 env={**env, **overrides},
                 database=DB_MAIN,
@@ -608,6 +608,8 @@ class Bench:
             "alone_rps": alone["requests"] / (alone["duration_us"] / 1e6),
             "loaded_rps": loaded["requests"] / (loaded["duration_us"] / 1e6),
             "login_statuses": login_raw.get("statuses", {}),
+            "login_ok_rps": login_raw.get("statuses", {}).get("200", 0)
+            / (login_raw["duration_us"] / 1e6),
         }
         result["ratio"] = result["loaded_p99_ms"] / result["alone_p99_ms"]
         log(
@@ -821,14 +823,18 @@ def render(report: dict) -> str:
     if report.get("starvation"):
         s = report["starvation"]
         out.append(
-            "\nLogin starvation (JWT list, 8 connections; then with 8 more hammering login): p99 "
-            + "; ".join(
-                f"{'variant ' if x['server'] == 'variant' else ''}"
-                f"round {x['round']}: {x['alone_p99_ms']:.2f} → {x['loaded_p99_ms']:.2f} ms "
-                f"({x['ratio']:.2f}x), login statuses {x['login_statuses']}"
-                for x in s
-            )
+            "\n| login starvation (JWT list, 8 connections) | list p99 alone ms | list p99 with 8 "
+            "clients hammering login ms | ratio | list req/s alone → with | login answers |\n"
+            "|---|---|---|---|---|---|"
         )
+        for x in s:
+            answers = ", ".join(f"{c}: {n}" for c, n in sorted(x["login_statuses"].items()))
+            out.append(
+                f"| {'variant ' if x['server'] == 'variant' else ''}round {x['round']} "
+                f"| {x['alone_p99_ms']:.2f} | {x['loaded_p99_ms']:.2f} | {x['ratio']:.2f}x "
+                f"| {x['alone_rps']:.0f} → {x['loaded_rps']:.0f} "
+                f"| {answers} ({x.get('login_ok_rps', 0):.0f} logins/s) |"
+            )
     if report.get("scale"):
         sc = report["scale"]
         out.append(

@@ -1,7 +1,7 @@
 """Bench data for ParsaLink, made with the project's own services (run by bench/run.py).
 
     python bench/seed.py base  --out FILE            # workspace, user, API key, 10 contacts, tokens
-    python bench/seed.py mint  --n N --out FILE      # N fresh refresh tokens, one per line
+    python bench/seed.py mint  --n N --out FILE      # N fresh refresh tokens of 32 users
     python bench/seed.py scale --out FILE            # 1k / 1M contacts, 10M key-usage rows (cached)
 
 DATABASE_URL names the database; every command prints nothing but errors and writes FILE.
@@ -32,6 +32,10 @@ from contacts import services as contacts_services  # noqa: E402
 
 PASSWORD = "bench-password-Quietly-Sturdy-42"
 LIST_ROWS = 10
+# Refresh tokens come from this many users' sessions, interleaved, as real traffic does: every
+# rotation takes a key-share lock on its user row, so one user's refreshes would all queue on a
+# single row (a contention real traffic does not have) and measure that instead of a rotation.
+REFRESH_USERS = 32
 SCALE_SMALL, SCALE_LARGE, USAGE_ROWS = 1_000, 1_000_000, 10_000_000
 # Bump when the scale data's shape changes: a cached parsalink_bench_scale is then re-seeded.
 SCALE_VERSION = 1
@@ -67,6 +71,14 @@ def base(out: Path) -> None:
             },
         )
     created = apikeys_services.api_key_create(actor=actor, name="bench")
+    for i in range(REFRESH_USERS):
+        accounts_services.user_create(
+            email=f"bench-session-{i}@parsalink.example",
+            password=PASSWORD,
+            first_name="Session",
+            last_name=str(i),
+            workspace=reader.workspace,
+        )
     # One real login through the service (one Argon2 hash) proves the password path works.
     login = accounts_services.login(
         email=reader.email, password=PASSWORD, ip="127.0.0.1", user_agent="bench-seed"
@@ -84,10 +96,12 @@ def base(out: Path) -> None:
 
 
 def mint(n: int, out: Path) -> None:
-    """N refresh tokens of N separate sessions of the bench user (one INSERT each)."""
-    user = User.objects.get(email="bench@parsalink.example")
+    """N refresh tokens of N separate sessions, round-robin over the REFRESH_USERS users (so
+    consecutive requests rotate different users' tokens); one INSERT each."""
+    users = list(User.objects.filter(email__startswith="bench-session-").order_by("email"))
+    assert len(users) == REFRESH_USERS, "run `seed.py base` first"
     with transaction.atomic():
-        lines = [accounts_services._start_session(user).refresh for _ in range(n)]
+        lines = [accounts_services._start_session(users[i % len(users)]).refresh for i in range(n)]
     out.write_text("\n".join(lines) + "\n")
 
 

@@ -13,6 +13,8 @@ from ulid import ULID
 from peer.models import Contact
 
 WORKSPACE = "ws_01JBENCHPEER00000000000000"
+# As for ParsaLink (bench/seed.py REFRESH_USERS): refresh tokens of 32 users, interleaved.
+REFRESH_USERS = 32
 
 
 class Command(BaseCommand):
@@ -29,7 +31,7 @@ class Command(BaseCommand):
     @transaction.atomic
     def handle(self, *args, **options) -> None:
         if options["mint_only"]:
-            self._mint(User.objects.get(username="bench"), options)
+            self._mint(options)
             return
         Contact.objects.all().delete()
         APIKey.objects.all().delete()
@@ -52,15 +54,21 @@ class Command(BaseCommand):
             for i in range(options["contacts"])
         )
         _, key = APIKey.objects.create_key(name="bench")
-        self._mint(user, options)
+        User.objects.bulk_create(
+            User(username=f"bench-session-{i}", email=f"bench-session-{i}@peer.example")
+            for i in range(REFRESH_USERS)
+        )
+        self._mint(options)
         access = str(RefreshToken.for_user(user).access_token)
         self.stdout.write(json.dumps({"workspace": WORKSPACE, "access": access, "apiKey": key}))
 
     @staticmethod
-    def _mint(user: User, options: dict) -> None:
-        """Refresh tokens for `user`, one per line (simplejwt records each as outstanding)."""
+    def _mint(options: dict) -> None:
+        """Refresh tokens, one per line, round-robin over the session users (simplejwt records
+        each as outstanding)."""
         if not options["tokens_file"]:
             return
+        users = list(User.objects.filter(username__startswith="bench-session-").order_by("pk"))
         with open(options["tokens_file"], "w") as out:
-            for _ in range(options["refresh_tokens"]):
-                out.write(f"{RefreshToken.for_user(user)}\n")
+            for i in range(options["refresh_tokens"]):
+                out.write(f"{RefreshToken.for_user(users[i % len(users)])}\n")
