@@ -152,7 +152,7 @@ AUTH_PASSWORD_VALIDATORS = [
 # Longest password accepted; long passphrases are hashed untruncated (Argon2 has no 72-byte cap).
 PASSWORD_MAX_LENGTH = 1024
 # Password hashes running at once on this host, all workers together (accounts/hashgate.py):
-# beyond it, after a 50 ms wait, login answers 429 and password change 503, with Retry-After.
+# beyond it login answers 429 at once and password change 503, with Retry-After.
 LOGIN_HASH_CONCURRENCY = env_int("LOGIN_HASH_CONCURRENCY", 1, minimum=1)
 # Directory of the gate's slot files (flock). Empty: <tmp>/parsalink-hash-slots-<uid>-<database>.
 LOGIN_HASH_SLOT_DIR = env_str("LOGIN_HASH_SLOT_DIR")
