@@ -16,7 +16,6 @@ import sys
 import tempfile
 import threading
 import time
-from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -63,30 +62,15 @@ def leaks(body: str | bytes) -> list[str]:
 
 
 class LiveServer(GunicornServer):
-    """GunicornServer whose output is drained continuously (and kept for the diagnosis).
+    """GunicornServer (which drains gunicorn's output continuously) plus what the reliability
+    checks read from that output."""
 
-    The base class pipes gunicorn's stdout and reads it only if startup fails: under load the
-    server's log lines (a WARNING per refused refresh, say) fill the 64 KB pipe and every
-    worker blocks on its next write, so requests hang. Here a thread reads the pipe.
-    """
-
-    def __enter__(self) -> LiveServer:
-        super().__enter__()
-        self.log_tail: deque[str] = deque(maxlen=2000)
-        self.error_lines: list[str] = []
-        self._drain = threading.Thread(target=self._read_output, daemon=True)
-        self._drain.start()
-        return self
-
-    def _read_output(self) -> None:
-        try:
-            for raw in self.process.stdout:
-                line = raw.decode(errors="replace").rstrip()
-                self.log_tail.append(line)
-                if '"level": "ERROR"' in line or "Traceback" in line:
-                    self.error_lines.append(line[:4000])
-        except (ValueError, OSError):
-            pass  # the pipe was closed by __exit__
+    @property
+    def error_lines(self) -> list[str]:
+        """ERROR log lines and tracebacks the server printed (each cut to 4000 characters)."""
+        return [
+            line[:4000] for line in self.lines if '"level": "ERROR"' in line or "Traceback" in line
+        ]
 
     @property
     def master_pid(self) -> int:
