@@ -13,6 +13,11 @@ than one ~25 ms hash) every login got its turn while holding its worker, none wa
 the list's p99 went up ~10x under 8 login clients; refusing at once brought it to ~2x
 (README "Performance").
 
+Why a CPU share too: with one slot and two sync workers, refusing at once still left one worker
+hashing nearly all the time under a login flood (the API's p99 went up 3.5-3.9x). So a slot also
+records, in its file, when it may open again: `LOGIN_HASH_CPU_SHARE` 0.5 keeps it closed after a
+hash for as long as the hash took, i.e. at most half a core per slot goes to hashing.
+
 Why flock: the kernel releases the lock when the file is closed, including when a worker is
 killed mid-hash (OOM, `kill -9`, gunicorn's timeout), so a slot can never leak. A flock belongs
 to the open file description, so every process opens its own (lazily, in the worker, keyed by
@@ -30,6 +35,7 @@ import fcntl
 import os
 import re
 import stat
+import struct
 import tempfile
 import threading
 import time
@@ -61,6 +67,7 @@ class _ProcessSlots:
         self.paths = slot_paths(directory, slots)
         self.fds: list[int | None] = [None] * slots
         self.held = [False] * slots
+        self.started = [0.0] * slots
         self.lock = threading.Lock()
 
     def try_acquire(self) -> int | None:
@@ -73,13 +80,23 @@ class _ProcessSlots:
                     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 except BlockingIOError:
                     continue
-                self.held[index] = True
+                now = time.time()
+                if now < _read_reopen_at(fd):  # resting after its last hash
+                    fcntl.flock(fd, fcntl.LOCK_UN)
+                    continue
+                self.held[index], self.started[index] = True, now
                 return index
         return None
 
     def release(self, index: int) -> None:
         with self.lock:
-            fcntl.flock(self.fds[index], fcntl.LOCK_UN)
+            fd = self.fds[index]
+            share = settings.LOGIN_HASH_CPU_SHARE
+            if share < 1:
+                now = time.time()
+                rest = (now - self.started[index]) * (1 / share - 1)
+                os.pwrite(fd, _REOPEN_AT.pack(now + rest), 0)
+            fcntl.flock(fd, fcntl.LOCK_UN)
             self.held[index] = False
 
     def close(self) -> None:
@@ -97,6 +114,14 @@ class _ProcessSlots:
             flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
             fd = self.fds[index] = os.open(self.paths[index], flags, 0o600)
         return fd
+
+
+_REOPEN_AT = struct.Struct("<d")  # a slot file holds the Unix time it may be taken again
+
+
+def _read_reopen_at(fd: int) -> float:
+    data = os.pread(fd, _REOPEN_AT.size, 0)
+    return _REOPEN_AT.unpack(data)[0] if len(data) == _REOPEN_AT.size else 0.0
 
 
 def _prepare_dir(directory: str) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import dj_database_url
 
-from parsalink.env import env_bool, env_int, env_list, env_str
+from parsalink.env import env_bool, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -156,6 +156,9 @@ PASSWORD_MAX_LENGTH = 1024
 LOGIN_HASH_CONCURRENCY = env_int("LOGIN_HASH_CONCURRENCY", 1, minimum=1)
 # Directory of the gate's slot files (flock). Empty: <tmp>/parsalink-hash-slots-<uid>-<database>.
 LOGIN_HASH_SLOT_DIR = env_str("LOGIN_HASH_SLOT_DIR")
+# The share of one core each slot may spend hashing: after a hash a slot stays closed for as long
+# again as the hash took (0.5), so logins cannot hold a sync worker most of the time (1 = off).
+LOGIN_HASH_CPU_SHARE = env_float("LOGIN_HASH_CPU_SHARE", 0.5, minimum=0.0, maximum=1.0)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

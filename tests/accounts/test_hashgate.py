@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
@@ -34,6 +35,7 @@ def slot_dir(tmp_path, settings):
     directory.mkdir(mode=0o700)
     settings.LOGIN_HASH_SLOT_DIR = str(directory)
     settings.LOGIN_HASH_CONCURRENCY = 1
+    settings.LOGIN_HASH_CPU_SHARE = 1.0  # these tests count slots; the share has its own test
     return str(directory)
 
 
@@ -170,3 +172,18 @@ def test_the_default_directory_is_created_private(settings, tmp_path, monkeypatc
     directory = hashgate.slot_dir()
     assert os.path.dirname(directory) == str(tmp_path)
     assert os.stat(directory).st_mode & 0o777 == 0o700
+
+
+def test_a_slot_rests_after_a_hash_in_proportion_to_its_cpu_share(
+    api_client, user, slot_dir, settings, time_machine
+):
+    settings.LOGIN_HASH_CPU_SHARE = 0.01  # rest 99x as long as the hash took: seconds
+    assert login(api_client, user).status_code == 200
+    assert_login_refused(login(api_client, user))
+    time_machine.move_to(time.time() + 60, tick=True)
+    assert login(api_client, user).status_code == 200
+
+
+def test_with_the_whole_share_a_slot_never_rests(api_client, user, slot_dir, settings):
+    settings.LOGIN_HASH_CPU_SHARE = 1.0
+    assert [login(api_client, user).status_code for _ in range(3)] == [200, 200, 200]
