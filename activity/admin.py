@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from activity.models import ActivityEvent
+from parsalink.admin import ReadOnlyAdminMixin
 
 # The actions the server records (filter choices without a DISTINCT scan of a large table).
 KNOWN_ACTIONS = (
@@ -73,7 +74,7 @@ class ApiKeyFilter(_WorkspaceScopedFilter):
 
 
 @admin.register(ActivityEvent)
-class ActivityEventAdmin(admin.ModelAdmin):
+class ActivityEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "id",
         "created_at",
@@ -90,12 +91,3 @@ class ActivityEventAdmin(admin.ModelAdmin):
     ordering = ("-id",)
     show_full_result_count = False
     readonly_fields = [field.name for field in ActivityEvent._meta.fields]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

@@ -7,6 +7,7 @@ from django.db import transaction
 from activity.actor import Actor
 from apikeys import services
 from apikeys.models import ApiKey, ApiKeyUsage
+from parsalink.admin import ReadOnlyAdminMixin
 
 _KEY_COLUMNS = (
     "id",
@@ -88,7 +89,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
 
 @admin.register(ApiKeyUsage)
-class ApiKeyUsageAdmin(admin.ModelAdmin):
+class ApiKeyUsageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("created_at", "api_key", "method", "path", "status", "ip", "user_agent")
     list_filter = ("api_key__workspace",)
     list_select_related = ("api_key",)
@@ -96,12 +97,3 @@ class ApiKeyUsageAdmin(admin.ModelAdmin):
     # A usage table grows to millions of rows: never COUNT(*) it for the changelist header.
     show_full_result_count = False
     raw_id_fields = ("api_key",)
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

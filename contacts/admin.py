@@ -6,10 +6,11 @@ Changes go through the API (contacts.services), so each one is in the activity l
 from django.contrib import admin
 
 from contacts.models import Contact
+from parsalink.admin import ReadOnlyAdminMixin
 
 
 @admin.register(Contact)
-class ContactAdmin(admin.ModelAdmin):
+class ContactAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("id", "first_name", "last_name", "email", "company", "workspace", "created_at")
     list_filter = ("workspace",)
     list_select_related = ("workspace",)
@@ -18,12 +19,3 @@ class ContactAdmin(admin.ModelAdmin):
     # COUNT(*) over a million contacts on every page is not worth the number it shows.
     show_full_result_count = False
     readonly_fields = [field.name for field in Contact._meta.fields]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
