@@ -12,6 +12,8 @@ import sys
 from gunicorn import util as _gunicorn_util
 from gunicorn.http import wsgi as _gunicorn_wsgi
 
+from parsalink.logging import json_stdout_config
+
 # Configuration errors stop the master here, before any worker forks, with exactly one line on
 # stderr and a non-zero exit (contract): settings.py exits with a one-line reason when
 # DJANGO_SECRET_KEY is missing with debug off, and env readers raise ImproperlyConfigured.
@@ -60,23 +62,13 @@ secure_scheme_headers = {"X-FORWARDED-PROTO": "https"}
 accesslog = None
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 # gunicorn's own messages (boot, worker restarts, timeouts) as JSON lines on stdout too.
-logconfig_dict = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"json": {"()": "parsalink.logging.JsonFormatter"}},
-    "handlers": {
-        "stdout": {
-            "class": "logging.StreamHandler",
-            "formatter": "json",
-            "stream": "ext://sys.stdout",
-        }
-    },
-    "loggers": {
+logconfig_dict = json_stdout_config(
+    loglevel.upper(),
+    {
         "gunicorn.error": {"handlers": ["stdout"], "level": loglevel.upper(), "propagate": False},
         "gunicorn.access": {"handlers": [], "propagate": False},
     },
-    "root": {"handlers": ["stdout"], "level": loglevel.upper()},
-}
+)
 
 # Let the certificate and key be given by environment too (TLS at gunicorn, no proxy).
 if os.environ.get("GUNICORN_CERTFILE"):

@@ -31,6 +31,24 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+def json_stdout_config(level: str, loggers: dict[str, dict]) -> dict:
+    """A logging dict config: each record one JSON line on stdout (Django and gunicorn alike)."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": "parsalink.logging.JsonFormatter"}},
+        "handlers": {
+            "stdout": {
+                "class": "logging.StreamHandler",
+                "formatter": "json",
+                "stream": "ext://sys.stdout",
+            }
+        },
+        "root": {"handlers": ["stdout"], "level": level},
+        "loggers": loggers,
+    }
+
+
 def configure(config: dict) -> None:
     """settings.LOGGING_CONFIG: the dict config, plus Python warnings as log records, so that
     even a library's warning is a JSON line rather than free text on stderr."""

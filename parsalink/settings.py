@@ -8,6 +8,7 @@ from pathlib import Path
 import dj_database_url
 
 from parsalink.env import env_bool, env_float, env_int, env_list, env_str
+from parsalink.logging import json_stdout_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -283,22 +284,12 @@ LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
 # One JSON object a line on stdout (parsalink/logging.py); gunicorn's own lines use the same
 # formatter (gunicorn.conf.py). Request lines never carry headers, bodies or query strings.
 LOGGING_CONFIG = "parsalink.logging.configure"
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"json": {"()": "parsalink.logging.JsonFormatter"}},
-    "handlers": {
-        "stdout": {
-            "class": "logging.StreamHandler",
-            "formatter": "json",
-            "stream": "ext://sys.stdout",
-        }
-    },
-    "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
-    "loggers": {
+LOGGING = json_stdout_config(
+    LOG_LEVEL,
+    {
         # Request logs come from RequestContextMiddleware, one line per request.
         "django.request": {"level": "ERROR"},
         "django.server": {"level": "WARNING"},
         "py.warnings": {"level": "WARNING"},
     },
-}
+)
