@@ -39,9 +39,8 @@ bind = [f"{os.environ.get('BIND_HOST', '0.0.0.0')}:{_int('PORT', 8000, 1)}"]  # 
 
 # gthread: a login waiting for its password hash (accounts/hashing.py, up to LOGIN_QUEUE_TIMEOUT)
 # holds one thread, not a whole process, so the other threads keep serving the API under a login
-# flood (README "Performance": sync workers were all held by waiting logins). Cap the defaults so
-# a big host does not open more PostgreSQL connections than the server allows (each thread keeps
-# its own: workers x threads).
+# flood (README "Performance"). The worker cap keeps a big host within PostgreSQL's default 100
+# connections (each thread keeps its own: 9 x 8 = 72).
 workers = _int("GUNICORN_WORKERS", min(2 * multiprocessing.cpu_count() + 1, 9), 1)
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
 threads = _int("GUNICORN_THREADS", 8, 1)

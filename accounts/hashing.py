@@ -5,7 +5,7 @@ every core at the same priority as the API's other requests and their latency cl
 hash is handed to `LOGIN_HASH_THREADS` dedicated threads (1 by default) that lower their own CPU
 priority to `LOGIN_HASH_NICE` (Linux applies `setpriority` on a thread id to that thread only;
 argon2-cffi releases the GIL while it hashes). The kernel's scheduler then gives the hashes every
-idle cycle and the API's requests the CPU whenever they want it: no slots, no rests, no clocks.
+idle cycle and the API's requests the CPU whenever they want it.
 
 Waiting, not refusing: the caller waits up to `LOGIN_QUEUE_TIMEOUT` seconds for its hash to
 *start*; a hash that started is always waited for to the end (it is short). If none started in
