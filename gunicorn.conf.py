@@ -37,10 +37,13 @@ def _int(name: str, default: int, minimum: int = 0) -> int:
 
 bind = [f"{os.environ.get('BIND_HOST', '0.0.0.0')}:{_int('PORT', 8000, 1)}"]  # noqa: S104
 
-# CPU-bound work (Argon2 password hashing) wants processes; cap the default so a big host does
-# not open more PostgreSQL connections than the server allows (each worker keeps one per thread).
+# gthread: a login waiting for its password hash (accounts/hashing.py, up to LOGIN_QUEUE_TIMEOUT)
+# holds one thread, not a whole process, so the other threads keep serving the API under a login
+# flood (README "Performance"). The worker cap keeps a big host within PostgreSQL's default 100
+# connections (each thread keeps its own: 9 x 8 = 72).
 workers = _int("GUNICORN_WORKERS", min(2 * multiprocessing.cpu_count() + 1, 9), 1)
-threads = _int("GUNICORN_THREADS", 1, 1)
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
+threads = _int("GUNICORN_THREADS", 8, 1)
 timeout = _int("GUNICORN_TIMEOUT", 30, 1)
 graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30, 1)
 keepalive = _int("GUNICORN_KEEPALIVE", 5, 1)

@@ -4,18 +4,27 @@ from django.conf import settings
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import AuthenticationFailed, Throttled, ValidationError
+from rest_framework.exceptions import APIException, AuthenticationFailed, ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from accounts import services, tokens
 from accounts.bearer import WWW_AUTHENTICATE
+from accounts.hashing import HashingBusy
 from accounts.permissions import IsPerson
 from accounts.selectors import user_get
 from accounts.throttles import LoginPerEmailThrottle, LoginPerIpThrottle, RefreshPerIpThrottle
 from activity.actor import Actor, client_ip
-from parsalink.exceptions import ServiceUnavailable
 from parsalink.serializers import StrictSerializer
+
+
+class LoginBusy(APIException):
+    """No password-hashing capacity came free within LOGIN_QUEUE_TIMEOUT (accounts/hashing.py)."""
+
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    default_detail = "Too many logins in progress; retry shortly."
+    default_code = "login_busy"
+    wait = 1  # DRF's handler sends it as Retry-After
 
 
 class LoginInput(StrictSerializer):
@@ -79,6 +88,10 @@ class AuthViewSet(viewsets.ViewSet):
             401: OpenApiResponse(
                 description="Wrong email or password (the same body for every reason)."
             ),
+            429: OpenApiResponse(
+                description="Throttled (`throttled`), or no hashing capacity came free within "
+                "LOGIN_QUEUE_TIMEOUT (`login_busy`); both with Retry-After."
+            ),
         },
     )
     @action(
@@ -101,8 +114,8 @@ class AuthViewSet(viewsets.ViewSet):
             raise AuthenticationFailed(
                 "Invalid email or password.", code="invalid_credentials"
             ) from None
-        except services.HashingBusy:
-            raise Throttled(wait=1, detail="Too many logins in progress; retry shortly.") from None
+        except HashingBusy:
+            raise LoginBusy() from None
         return Response({**_pair(result.pair), "user": UserOutput(result.user).data})
 
     @extend_schema(request=RefreshInput, responses={200: TokenPairOutput})
@@ -170,8 +183,8 @@ class AuthViewSet(viewsets.ViewSet):
             )
         except services.PasswordChangeRejected as exc:
             raise ValidationError(exc.fields) from None
-        except services.HashingBusy:
-            raise ServiceUnavailable() from None
+        except HashingBusy:
+            raise LoginBusy() from None
         return Response(_pair(pair))
 
     @staticmethod

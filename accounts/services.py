@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from accounts import hashgate, tokens
+from accounts import tokens
 from accounts.models import RefreshTokenRecord, User, Workspace, normalize_email
 from accounts.selectors import user_get_by_email
 from activity.actor import Actor
@@ -19,10 +19,6 @@ from activity.services import activity_record, security_event
 
 class LoginFailed(Exception):
     """Wrong password, unknown email, inactive or system user: deliberately indistinguishable."""
-
-
-class HashingBusy(Exception):
-    """Every password-hashing slot on this host is taken (accounts.hashgate); retry shortly."""
 
 
 class RefreshRejected(Exception):
@@ -127,18 +123,14 @@ _dummy_hash: list[str] = []
 
 
 def _verify_password(user: User | None, password: str) -> bool:
-    """Check a password within the host-wide hash gate (accounts/hashgate.py); unknown users
-    cost the same hashing time. HashingBusy when every slot stays taken for the gate's wait."""
-    slot = hashgate.acquire()
-    if slot is None:
-        raise HashingBusy
-    with slot:
-        if user is None or not user.has_usable_password():
-            if not _dummy_hash:
-                _dummy_hash.append(make_password("parsalink-timing-equaliser"))
-            check_password(password, _dummy_hash[0])
-            return False
-        return user.check_password(password)
+    """Unknown users cost the same hashing time. The hashers queue every hash on
+    accounts.hashing's threads: HashingBusy if none started within LOGIN_QUEUE_TIMEOUT."""
+    if user is None or not user.has_usable_password():
+        if not _dummy_hash:
+            _dummy_hash.append(make_password("parsalink-timing-equaliser"))
+        check_password(password, _dummy_hash[0])
+        return False
+    return user.check_password(password)
 
 
 def _start_session(user: User, *, not_before_ms: int = 0) -> tokens.TokenPair:

@@ -6,10 +6,11 @@
 
 What it does (README "Performance"): recreates the databases parsalink_bench and
 parsalink_bench_peer (parsalink_bench_scale is seeded once and cached), seeds them through the
-project's services, starts the real servers (gunicorn, `-w 2 --worker-class sync`, DJANGO_DEBUG=0,
-PARSALINK_BENCHMARK=1), drives them with wrk (8 connections, Lua scripts in bench/lua/) and prints
-one table. CPU per request is the gunicorn workers' CPU time (/proc/<pid>/stat) over the run,
-divided by the requests answered; "DB CPU" is the same for the PostgreSQL backends serving them.
+project's services, starts the real servers (gunicorn `-w 2`, the worker class and threads of
+gunicorn.conf.py for ours and the peers alike, DJANGO_DEBUG=0, PARSALINK_BENCHMARK=1), drives
+them with wrk (8 connections, Lua scripts in bench/lua/) and prints one table. CPU per request
+is the gunicorn workers' CPU time (/proc/<pid>/stat) over the run, divided by the requests
+answered; "DB CPU" is the same for the PostgreSQL backends serving them.
 Results are also written to bench/results/ (git-ignored).
 """
 
@@ -161,7 +162,8 @@ def free_port() -> int:
 
 
 class Server:
-    """A gunicorn master with `-w 2 --worker-class sync`, its workers' and DB backends' CPU."""
+    """A gunicorn master with `-w 2` (worker class and threads: gunicorn.conf.py and its env), its
+    workers' and DB backends' CPU."""
 
     def __init__(self, name: str, app: str, *, cwd: Path, env: dict, database: str, probe: str):
         self.name, self.app, self.cwd, self.env = name, app, cwd, env
@@ -181,9 +183,10 @@ class Server:
             f"127.0.0.1:{self.port}",
             "--workers",
             str(workers),
-            "--worker-class",
-            "sync",
         ]
+        if self.cwd != ROOT:  # the peers have no gunicorn.conf.py: give them the same workers
+            cmd += ["--worker-class", _our_gunicorn("worker_class"), "--threads"]
+            cmd.append(str(_our_gunicorn("threads")))
         out = self.logfile.open("w")
         self.process = subprocess.Popen(
             cmd, cwd=self.cwd, env=self.env, stdout=out, stderr=subprocess.STDOUT
@@ -227,6 +230,13 @@ class Server:
                 [self.database],
             ).fetchall()
         return {pid: _ticks(pid) for (pid,) in pids if Path(f"/proc/{pid}").exists()}
+
+
+def _our_gunicorn(name: str):
+    """A value of gunicorn.conf.py under the bench's environment (worker class, threads)."""
+    code = f"import runpy; print(runpy.run_path('gunicorn.conf.py')[{name!r}])"
+    env = {**os.environ, "DJANGO_SECRET_KEY": SECRET}
+    return run_checked([PY, "-c", code], env=env).strip()
 
 
 def _ticks(pid: int | str, *, children_field: bool = False) -> int:
@@ -608,6 +618,7 @@ class Bench:
             "alone_rps": alone["requests"] / (alone["duration_us"] / 1e6),
             "loaded_rps": loaded["requests"] / (loaded["duration_us"] / 1e6),
             "login_statuses": login_raw.get("statuses", {}),
+            "login_refusals": login_raw.get("refusals", {}),
             "login_ok_rps": login_raw.get("statuses", {}).get("200", 0)
             / (login_raw["duration_us"] / 1e6),
         }
@@ -615,7 +626,8 @@ class Bench:
         log(
             f"  round {round_no} starvation: JWT list p99 {result['alone_p99_ms']:.2f} ms alone, "
             f"{result['loaded_p99_ms']:.2f} ms with 8 login clients "
-            f"({result['ratio']:.2f}x); login statuses {result['login_statuses']}"
+            f"({result['ratio']:.2f}x); login statuses {result['login_statuses']}, "
+            f"refusals {result['login_refusals']}"
         )
         return result
 
@@ -728,7 +740,9 @@ class Bench:
             "rounds": self.args.rounds,
             "connections": self.args.connections,
             "wrk_threads": self.args.threads,
-            "gunicorn": f"-w {self.args.workers} --worker-class sync",
+            "gunicorn": f"-w {self.args.workers} "
+            f"{os.environ.get('GUNICORN_WORKER_CLASS', 'gthread (default)')} "
+            f"threads {os.environ.get('GUNICORN_THREADS', 'default')}",
             "log_level": self.args.log_level,
             "cache": "redis" if self.redis else "database",
         }
@@ -829,6 +843,9 @@ def render(report: dict) -> str:
         )
         for x in s:
             answers = ", ".join(f"{c}: {n}" for c, n in sorted(x["login_statuses"].items()))
+            refused = x.get("login_refusals", {})
+            if refused:
+                answers += "; refused " + ", ".join(f"{k}: {n}" for k, n in sorted(refused.items()))
             out.append(
                 f"| {'variant ' if x['server'] == 'variant' else ''}round {x['round']} "
                 f"| {x['alone_p99_ms']:.2f} | {x['loaded_p99_ms']:.2f} | {x['ratio']:.2f}x "
@@ -889,6 +906,17 @@ def goals(report: dict) -> list[tuple[str, str, bool | None]]:
         2.0,
         lower_is_better=True,
     )
+    refusals = [x.get("login_refusals", {}) for x in report.get("starvation", [])]
+    if refusals:
+        bad = sum(n for r in refusals for k, n in r.items() if k != "429 login_busy")
+        total = sum(n for r in refusals for n in r.values())
+        out.append(
+            (
+                "starvation: every refused login is 429 login_busy + Retry-After",
+                f"{total - bad} of {total}",
+                bad == 0,
+            )
+        )
     sc = report.get("scale") or {}
     if "list_1k" in sc and "list_1m" in sc:
         check(
@@ -925,7 +953,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds")
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--threads", type=int, default=1, help="wrk threads")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument("--log-level", default="INFO", help="server LOG_LEVEL (production: INFO)")
     parser.add_argument("--no-peers", dest="peers", action="store_false")
     parser.add_argument("--no-starvation", dest="starvation", action="store_false")

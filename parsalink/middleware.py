@@ -18,6 +18,7 @@ from django.utils.functional import empty
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from accounts.hashing import HashingBusy
 from parsalink import health
 from parsalink.errors import error_response
 from parsalink.ids import new_id
@@ -103,6 +104,15 @@ class RequestContextMiddleware:
         # same answer from parsalink.exceptions.
         if isinstance(exception, _DATABASE_ERRORS):
             return service_unavailable()
+        # The same for a password hash that found no capacity (accounts/hashing.py): the
+        # admin's login answers like the API's, 429 login_busy.
+        if isinstance(exception, HashingBusy):
+            return error_response(
+                429,
+                "Too many logins in progress; retry shortly.",
+                "login_busy",
+                headers={"Retry-After": "1"},
+            )
         return None
 
 

@@ -139,7 +139,7 @@ else:
 # Passwords: Argon2id first, with parameters measured in README "Performance".
 PASSWORD_HASHERS = [
     "accounts.hashers.ParsaLinkArgon2Hasher",
-    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "accounts.hashers.ParsaLinkPBKDF2Hasher",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -152,14 +152,12 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 # Longest password accepted; long passphrases are hashed untruncated (Argon2 has no 72-byte cap).
 PASSWORD_MAX_LENGTH = 1024
-# Password hashes running at once on this host, all workers together (accounts/hashgate.py):
-# beyond it login answers 429 at once and password change 503, with Retry-After.
-LOGIN_HASH_CONCURRENCY = env_int("LOGIN_HASH_CONCURRENCY", 1, minimum=1)
-# Directory of the gate's slot files (flock). Empty: <tmp>/parsalink-hash-slots-<uid>-<database>.
-LOGIN_HASH_SLOT_DIR = env_str("LOGIN_HASH_SLOT_DIR")
-# The share of one core each slot may spend hashing: after a hash a slot stays closed for as long
-# again as the hash took (0.5), so logins cannot hold a sync worker most of the time (1 = off).
-LOGIN_HASH_CPU_SHARE = env_float("LOGIN_HASH_CPU_SHARE", 0.5, minimum=0.0, maximum=1.0)
+# Every password hash runs on LOGIN_HASH_THREADS threads per process at CPU niceness
+# LOGIN_HASH_NICE (accounts/hashing.py), so the API's requests win the CPU under a login flood.
+# A login waits up to LOGIN_QUEUE_TIMEOUT seconds for its hash to start, then 429 login_busy.
+LOGIN_HASH_THREADS = env_int("LOGIN_HASH_THREADS", 1, minimum=1)
+LOGIN_HASH_NICE = env_int("LOGIN_HASH_NICE", 19, minimum=0)
+LOGIN_QUEUE_TIMEOUT = env_float("LOGIN_QUEUE_TIMEOUT", 2.0, minimum=0.0, maximum=60.0)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

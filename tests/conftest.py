@@ -1,20 +1,9 @@
 """Shared fixtures: the owner / outsider pair of workspaces and authenticated HTTP clients."""
 
-import os
-
 import pytest
 
 from tests.clients import HttpsAPIClient, jwt_client_for, key_client_for, key_for
 from tests.factories import PASSWORD, make_user, make_workspace
-
-# Tests log in back to back; the hash gate's CPU share (a slot rests after each hash) has its own
-# tests in tests/accounts/test_hashgate.py. Live servers inherit this environment.
-os.environ.setdefault("LOGIN_HASH_CPU_SHARE", "1")
-
-
-@pytest.fixture(autouse=True)
-def _whole_hashing_share(settings):
-    settings.LOGIN_HASH_CPU_SHARE = float(os.environ["LOGIN_HASH_CPU_SHARE"])
 
 
 @pytest.fixture(autouse=True)

@@ -86,9 +86,7 @@ def live_server(
     timeout: int | None = None,
 ) -> LiveServer:
     """A gunicorn that trusts X-Forwarded-Proto from 127.0.0.1 (our stand-in TLS proxy)."""
-    extra = ["--forwarded-allow-ips", "127.0.0.1"]
-    if threads > 1:
-        extra += ["--threads", str(threads)]
+    extra = ["--forwarded-allow-ips", "127.0.0.1", "--threads", str(threads)]
     if timeout is not None:
         extra += ["--timeout", str(timeout)]
     return LiveServer(

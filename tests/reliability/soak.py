@@ -74,8 +74,8 @@ class Soak:
                 pair = self._one(http, op, pair, email, rng) or pair
 
     def _login(self, http: Client, email: str) -> dict:
-        """Log in; a 429 is the server shedding password hashes (LOGIN_HASH_CONCURRENCY slots per
-        host): honour Retry-After and try again, as a client should."""
+        """Log in; a 429 is the server shedding password hashes (login_busy: none started within
+        LOGIN_QUEUE_TIMEOUT): honour Retry-After and try again, as a client should."""
         for _ in range(20):
             response = self._timed(
                 "login", http.post, "/api/auth/login/", json={"email": email, "password": PASSWORD}
