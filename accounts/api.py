@@ -170,6 +170,8 @@ class AuthViewSet(viewsets.ViewSet):
             )
         except services.PasswordChangeRejected as exc:
             raise ValidationError(exc.fields) from None
+        except services.PasswordGuessesExhausted as exc:
+            raise Throttled(wait=exc.retry_after) from None
         except services.HashingBusy:
             raise ServiceUnavailable() from None
         return Response(_pair(pair))
