@@ -8,13 +8,10 @@ import hashlib
 import logging
 from dataclasses import dataclass
 
-from django.conf import settings
-from rest_framework.throttling import SimpleRateThrottle
-
 from accounts.models import normalize_email
 from activity.actor import client_ip
 from parsalink.core import ratelimit
-from parsalink.core.throttling import StoreRateThrottle
+from parsalink.core.throttling import StoreRateThrottle, charge
 
 throttle_log = logging.getLogger("parsalink.security")
 
@@ -86,8 +83,7 @@ class Budget:
 
     def charge(self) -> ratelimit.Decision:
         """Count one attempt; a refusal is logged like a DRF throttle's."""
-        limit, period = SimpleRateThrottle.parse_rate(None, getattr(settings, self.rate_setting))
-        decision = ratelimit.hit(self.key, limit=limit, period=period)
+        decision = charge(self.key, rate_setting=self.rate_setting)
         if not decision.allowed:
             _log_throttled(self.scope, self.key_hint)
         return decision

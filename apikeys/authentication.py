@@ -8,11 +8,9 @@ out its holder, whose right secret passes whatever the budget says.
 
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.utils import timezone
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import AuthenticationFailed, Throttled
-from rest_framework.throttling import SimpleRateThrottle
 
 from accounts.bearer import WWW_AUTHENTICATE, bearer_token
 from accounts.principal import Principal
@@ -20,7 +18,7 @@ from activity.actor import client_ip
 from activity.services import security_event
 from apikeys import crypto
 from apikeys.selectors import api_key_auth_row
-from parsalink.core import ratelimit
+from parsalink.core.throttling import charge
 
 # Bearer credentials in this namespace are ours; anything else belongs to another class.
 NAMESPACE = "pk_"
@@ -96,8 +94,7 @@ def _charge_failure(request, *, key_id: str | None) -> None:
         budgets.append(("api_key_failures", "THROTTLE_API_KEY_FAILURES", key_id))
     refused = []
     for scope, rate_setting, ident in budgets:
-        limit, period = SimpleRateThrottle.parse_rate(None, getattr(settings, rate_setting))
-        decision = ratelimit.hit(f"throttle_{scope}_{ident}", limit=limit, period=period)
+        decision = charge(f"throttle_{scope}_{ident}", rate_setting=rate_setting)
         if not decision.allowed:
             refused.append(decision.retry_after)
             security_event("throttled", scope=scope, apiKeyId=key_id, ip=ip)

@@ -12,8 +12,10 @@ window passes and the next is refused wherever the wall clock stands within a mi
 - Otherwise: a row per key in `core_ratecounter`, counted by one
   `INSERT … ON CONFLICT (key) DO UPDATE … RETURNING` (PostgreSQL and SQLite). The row lock
   serialises concurrent hits of one key across every worker; the table has no size limit, so a
-  flood of other keys cannot push a live counter out. Ended windows are deleted in bounded
-  batches by `manage.py purgeratelimits` (schedule it with the other daily purges).
+  flood of other keys cannot push a live counter out. On PostgreSQL, outside a transaction, the
+  hit commits without waiting for the WAL flush (measured ~350 µs instead of ~3 ms per hit on a
+  busy disk). Ended windows are deleted in bounded batches by `manage.py purgeratelimits`
+  (schedule it with the other daily purges).
 
 Keys are the callers' business: short, and without personal data (hash an e-mail address).
 """
@@ -31,14 +33,20 @@ from parsalink.core.models import RateCounter
 _TABLE = RateCounter._meta.db_table
 
 # Old values on the right of SET on both databases: each CASE sees the window before this hit.
-_HIT_SQL = f"""
-INSERT INTO {_TABLE} (key, count, window_ends_ms) VALUES (%s, 1, %s)
+_UPSERT = f"""
 ON CONFLICT (key) DO UPDATE SET
     count = CASE WHEN {_TABLE}.window_ends_ms <= %s THEN 1 ELSE {_TABLE}.count + 1 END,
     window_ends_ms = CASE WHEN {_TABLE}.window_ends_ms <= %s
                           THEN excluded.window_ends_ms ELSE {_TABLE}.window_ends_ms END
 RETURNING count, window_ends_ms
-"""  # noqa: S608 (table name only; values are parameters)
+"""
+_COLUMNS = f"INSERT INTO {_TABLE} (key, count, window_ends_ms)"
+_HIT_SQL = f"{_COLUMNS} VALUES (%s, 1, %s) {_UPSERT}"
+# PostgreSQL in autocommit: the statement is its own transaction, committed without waiting for
+# the WAL flush (~3 ms on a busy disk, as for the API-key usage rows). A crash can forget the
+# hits of its last ~600 ms; nothing else is affected (SET LOCAL ends with this transaction).
+_PG_SYNC_OFF = "WITH sync_off AS (SELECT set_config('synchronous_commit', 'off', true))"
+_PG_HIT_SQL = f"{_PG_SYNC_OFF} {_COLUMNS} SELECT %s, 1, %s FROM sync_off {_UPSERT}"  # noqa: S608
 
 _UNDO_SQL = f"""
 UPDATE {_TABLE} SET count = count - 1 WHERE key = %s AND count > 0 AND window_ends_ms > %s
@@ -124,8 +132,11 @@ def hit(key: str, *, limit: int, period: int | float) -> Decision:
         count, remaining_ms = int(count), int(remaining_ms)
     else:
         now_ms = _now_ms()
+        # Inside a caller's transaction the flag would outlive this statement: plain SQL there.
+        asynchronous = connection.vendor == "postgresql" and not connection.in_atomic_block
         with connection.cursor() as cursor:
-            cursor.execute(_HIT_SQL, [key, now_ms + period_ms, now_ms, now_ms])
+            sql = _PG_HIT_SQL if asynchronous else _HIT_SQL
+            cursor.execute(sql, [key, now_ms + period_ms, now_ms, now_ms])
             count, window_ends_ms = cursor.fetchone()
         remaining_ms = window_ends_ms - now_ms
     return Decision(allowed=count <= limit, retry_after=_retry_after(remaining_ms), count=count)

@@ -41,3 +41,10 @@ class StoreRateThrottle(SimpleRateThrottle):
 
     def wait(self) -> int:
         return self.retry_after
+
+
+def charge(key: str, *, rate_setting: str) -> ratelimit.Decision:
+    """One attempt against `key` at the rate in `settings.<rate_setting>`, for budgets charged
+    outside DRF's throttle hook (admin login, password change, failed API-key secrets)."""
+    limit, period = SimpleRateThrottle.parse_rate(None, getattr(settings, rate_setting))
+    return ratelimit.hit(key, limit=limit, period=period)
