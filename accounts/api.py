@@ -4,7 +4,7 @@ from django.conf import settings
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException, AuthenticationFailed, ValidationError
+from rest_framework.exceptions import APIException, AuthenticationFailed, Throttled, ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
@@ -183,6 +183,8 @@ class AuthViewSet(viewsets.ViewSet):
             )
         except services.PasswordChangeRejected as exc:
             raise ValidationError(exc.fields) from None
+        except services.PasswordGuessesExhausted as exc:
+            raise Throttled(wait=exc.retry_after) from None
         except HashingBusy:
             raise LoginBusy() from None
         return Response(_pair(pair))

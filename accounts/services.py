@@ -10,7 +10,8 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from accounts import tokens
+from accounts import throttles, tokens
+from accounts.hashing import HashingBusy
 from accounts.models import RefreshTokenRecord, User, Workspace, normalize_email
 from accounts.selectors import user_get_by_email
 from activity.actor import Actor
@@ -31,6 +32,14 @@ class PasswordChangeRejected(Exception):
     def __init__(self, fields: dict[str, list[str]]) -> None:
         super().__init__(fields)
         self.fields = fields
+
+
+class PasswordGuessesExhausted(Exception):
+    """The person's THROTTLE_LOGIN_PER_EMAIL budget is spent; retry after `retry_after` seconds."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(retry_after)
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True, slots=True)
@@ -321,11 +330,34 @@ def logout_all(*, user: User, actor: Actor) -> None:
     activity_record(actor=actor, action="auth.logout_all", target_type="user", target_id=user.pk)
 
 
+def _current_password_matches(user: User, password: str, *, actor: Actor) -> bool:
+    """Check a password-change guess against the person's login budget, charged before hashing
+    (atomic: concurrent guesses cannot all pass) and refunded when the guess was right."""
+    budget = throttles.login_email_budget(user.email)
+    decision = budget.charge()
+    if not decision.allowed:
+        raise PasswordGuessesExhausted(decision.retry_after)
+    try:
+        matches = _verify_password(user, password)
+    except HashingBusy:
+        budget.refund()
+        raise
+    if matches:
+        budget.refund()
+        return True
+    security_event("auth.password_change_failed", userId=user.pk, ip=actor.ip)
+    with transaction.atomic():
+        activity_record(
+            actor=actor, action="auth.password_change_failed", target_type="user", target_id=user.pk
+        )
+    return False
+
+
 def password_change(
     *, user: User, current_password: str, new_password: str, actor: Actor
 ) -> tokens.TokenPair:
     """Set a new password, end every session, and start a fresh one for the caller."""
-    if not _verify_password(user, current_password):
+    if not _current_password_matches(user, current_password, actor=actor):
         raise PasswordChangeRejected({"currentPassword": ["The current password is wrong."]})
     try:
         validate_password(new_password, user)

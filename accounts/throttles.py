@@ -1,49 +1,101 @@
-"""Login and refresh throttles (DRF, on the shared cache): windows, never permanent lockouts."""
+"""Login, refresh and password-guess budgets: windows in the shared store, never lockouts.
+
+The per-email budget is one counter per person, shared by every way of guessing their
+password: API login, password change (wrong current passwords only) and the admin login.
+"""
 
 import hashlib
 import logging
-
-from rest_framework.throttling import SimpleRateThrottle
+from dataclasses import dataclass
 
 from accounts.models import normalize_email
+from activity.actor import client_ip
+from parsalink.core import ratelimit
+from parsalink.core.throttling import StoreRateThrottle, charge
 
 throttle_log = logging.getLogger("parsalink.security")
 
 
-class _LoggedThrottle(SimpleRateThrottle):
-    def throttle_failure(self) -> bool:
-        throttle_log.warning(
-            "throttled", extra={"event": "throttled", "scope": self.scope, "key": self.key_hint}
-        )
-        return False
+def login_email_key(email: str) -> str:
+    """The per-email budget's key. The input may be unvalidated: a digest keeps any string
+    (NUL bytes, lone surrogates, 1 MiB of text) a short, safe key, and addresses out of the
+    store."""
+    email_bytes = normalize_email(email).encode("utf-8", "surrogatepass")
+    return f"throttle_login_email_{hashlib.sha256(email_bytes).hexdigest()}"
 
+
+def login_ip_key(ip: str | None) -> str:
+    return f"throttle_login_ip_{ip or 'unknown'}"
+
+
+def _log_throttled(scope: str, key_hint: str) -> None:
+    throttle_log.warning("throttled", extra={"event": "throttled", "scope": scope, "key": key_hint})
+
+
+class _LoggedThrottle(StoreRateThrottle):
     key_hint = ""
+
+    def throttle_failure(self) -> bool:
+        _log_throttled(self.scope, self.key_hint)
+        return False
 
 
 class LoginPerIpThrottle(_LoggedThrottle):
     scope = "login_ip"
+    rate_setting = "THROTTLE_LOGIN_PER_IP"
 
     def get_cache_key(self, request, view):
         self.key_hint = self.get_ident(request)
-        return self.cache_format % {"scope": self.scope, "ident": self.key_hint}
+        return login_ip_key(self.key_hint)
 
 
 class LoginPerEmailThrottle(_LoggedThrottle):
     """Per account, whatever IP the attempts come from (credential stuffing against one user)."""
 
     scope = "login_email"
+    rate_setting = "THROTTLE_LOGIN_PER_EMAIL"
 
     def get_cache_key(self, request, view):
         email = request.data.get("email") if isinstance(request.data, dict) else None
         if not isinstance(email, str) or not email:
             return None
         self.key_hint = "email"
-        # The body is not validated yet: a digest keeps any string (NUL bytes, lone surrogates,
-        # 1 MiB of text) a short, safe cache key, and keeps addresses out of the cache.
-        email_bytes = normalize_email(email).encode("utf-8", "surrogatepass")
-        ident = hashlib.sha256(email_bytes).hexdigest()
-        return self.cache_format % {"scope": self.scope, "ident": ident}
+        return login_email_key(email)
 
 
-class RefreshPerIpThrottle(LoginPerIpThrottle):
+class RefreshPerIpThrottle(_LoggedThrottle):
     scope = "refresh_ip"
+    rate_setting = "THROTTLE_REFRESH_PER_IP"
+
+    def get_cache_key(self, request, view):
+        self.key_hint = self.get_ident(request)
+        return f"throttle_refresh_ip_{self.key_hint}"
+
+
+@dataclass(frozen=True, slots=True)
+class Budget:
+    """A budget charged outside DRF's throttle hook (admin login, password change)."""
+
+    scope: str
+    rate_setting: str
+    key: str
+    key_hint: str
+
+    def charge(self) -> ratelimit.Decision:
+        """Count one attempt; a refusal is logged like a DRF throttle's."""
+        decision = charge(self.key, rate_setting=self.rate_setting)
+        if not decision.allowed:
+            _log_throttled(self.scope, self.key_hint)
+        return decision
+
+    def refund(self) -> None:
+        ratelimit.undo(self.key)
+
+
+def login_email_budget(email: str) -> Budget:
+    return Budget("login_email", "THROTTLE_LOGIN_PER_EMAIL", login_email_key(email), "email")
+
+
+def login_ip_budget(request) -> Budget:
+    ip = client_ip(request)
+    return Budget("login_ip", "THROTTLE_LOGIN_PER_IP", login_ip_key(ip), ip or "unknown")

@@ -1,15 +1,24 @@
-"""API-key bearer authentication: format and checksum first, then one lean lookup."""
+"""API-key bearer authentication: format and checksum first, then one lean lookup.
+
+Wrong secrets are budgeted per key id (THROTTLE_API_KEY_FAILURES) and per client address
+(THROTTLE_API_KEY_FAILURES_PER_IP, unknown key ids included): over either, the refusal is a 429
+with Retry-After instead of a 401. Only failures count, so guesses against a key's id never lock
+out its holder, whose right secret passes whatever the budget says.
+"""
 
 from dataclasses import dataclass
 
 from django.utils import timezone
 from rest_framework.authentication import BaseAuthentication
-from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.exceptions import AuthenticationFailed, Throttled
 
 from accounts.bearer import WWW_AUTHENTICATE, bearer_token
 from accounts.principal import Principal
+from activity.actor import client_ip
+from activity.services import security_event
 from apikeys import crypto
 from apikeys.selectors import api_key_auth_row
+from parsalink.core.throttling import charge
 
 # Bearer credentials in this namespace are ours; anything else belongs to another class.
 NAMESPACE = "pk_"
@@ -47,11 +56,12 @@ class ApiKeyAuthentication(BaseAuthentication):
             raise AuthenticationFailed("The API key is malformed.", code="key_malformed")
         row = api_key_auth_row(key_id=parsed.key_id, now=timezone.now())
         if row is None:
+            _charge_failure(request, key_id=None)
             raise AuthenticationFailed("The API key is not valid.", code="key_invalid")
         # From here on the request names a real key: it is logged whatever the outcome.
         setattr(django_request, USAGE_KEY_ATTR, parsed.key_id)
-        setattr(django_request, USAGE_TOUCH_ATTR, row.last_used_is_stale)
         if not crypto.secret_matches(parsed.secret, row.secret_hash):
+            _charge_failure(request, key_id=parsed.key_id)
             raise AuthenticationFailed("The API key is not valid.", code="key_invalid")
         if row.is_revoked:
             raise AuthenticationFailed("The API key has been revoked.", code="key_revoked")
@@ -68,7 +78,25 @@ class ApiKeyAuthentication(BaseAuthentication):
             is_system=True,
             api_key_id=parsed.key_id,
         )
+        # lastUsedAt records use of the key, never an attempt with a wrong secret or a dead key.
+        setattr(django_request, USAGE_TOUCH_ATTR, row.last_used_is_stale)
         return principal, ApiKeyInfo(id=parsed.key_id, workspace_id=row.workspace_id)
 
     def authenticate_header(self, request) -> str:
         return WWW_AUTHENTICATE
+
+
+def _charge_failure(request, *, key_id: str | None) -> None:
+    """Count a failed secret against its key id and its address; Throttled when over either."""
+    ip = client_ip(request)
+    budgets = [("api_key_failures_ip", "THROTTLE_API_KEY_FAILURES_PER_IP", ip or "unknown")]
+    if key_id is not None:
+        budgets.append(("api_key_failures", "THROTTLE_API_KEY_FAILURES", key_id))
+    refused = []
+    for scope, rate_setting, ident in budgets:
+        decision = charge(f"throttle_{scope}_{ident}", rate_setting=rate_setting)
+        if not decision.allowed:
+            refused.append(decision.retry_after)
+            security_event("throttled", scope=scope, apiKeyId=key_id, ip=ip)
+    if refused:
+        raise Throttled(wait=max(refused))

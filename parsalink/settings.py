@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "activity",
     "apikeys",
     "contacts",
+    "parsalink.core",
 ]
 
 # Order matters (parsalink/middleware.py): security headers on every response, refusals
@@ -231,6 +232,9 @@ THROTTLE_LOGIN_PER_EMAIL = env_str("THROTTLE_LOGIN_PER_EMAIL", "10/min")
 THROTTLE_LOGIN_PER_IP = env_str("THROTTLE_LOGIN_PER_IP", "100/min")
 THROTTLE_REFRESH_PER_IP = env_str("THROTTLE_REFRESH_PER_IP", "300/min")
 THROTTLE_API_KEY = env_str("THROTTLE_API_KEY", "6000/min")
+# Wrong secrets presented with a real key id (per key id), and any failed key (per address).
+THROTTLE_API_KEY_FAILURES = env_str("THROTTLE_API_KEY_FAILURES", "10/min")
+THROTTLE_API_KEY_FAILURES_PER_IP = env_str("THROTTLE_API_KEY_FAILURES_PER_IP", "30/min")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -245,17 +249,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "parsalink.exceptions.json_exception_handler",
     "UNAUTHENTICATED_USER": None,
-    "DEFAULT_THROTTLE_RATES": {
-        "login_email": THROTTLE_LOGIN_PER_EMAIL,
-        "login_ip": THROTTLE_LOGIN_PER_IP,
-        "refresh_ip": THROTTLE_REFRESH_PER_IP,
-        "api_key": THROTTLE_API_KEY,
-    },
-    # Throttles key on the client address. DRF's default (None) believes X-Forwarded-For from
-    # anyone, which lets an attacker dodge the per-IP login limit with a made-up header. Behind
-    # one trusted proxy (FORWARDED_ALLOW_IPS set) the last X-Forwarded-For entry, which that
-    # proxy wrote, is the client; with no proxy, the socket peer is.
-    "NUM_PROXIES": env_int("NUM_PROXIES", 1 if FORWARDED_ALLOW_IPS else 0),
+    # Throttles read their rate strings from the THROTTLE_* settings above and identify
+    # clients by activity.actor.client_ip (X-Forwarded-For only from FORWARDED_ALLOW_IPS).
 }
 
 SPECTACULAR_SETTINGS = {

@@ -6,6 +6,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 from rest_framework.routers import SimpleRouter
 
+from accounts.admin_login import admin_login
 from accounts.api import AuthViewSet
 from activity.api import ActivityViewSet
 from apikeys.api import ApiKeyViewSet
@@ -24,6 +25,8 @@ urlpatterns = [
     path("api/docs/", SpectacularRedocView.as_view(url_name="schema"), name="docs"),
     path("healthz", health.healthz),
     path("readyz", health.readyz),
+    # Ahead of admin.site.urls: the admin's own login view, behind the login budgets.
+    path("admin/login/", admin_login, name="admin_login"),
     path("admin/", admin.site.urls),
 ]
 

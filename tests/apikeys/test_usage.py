@@ -2,13 +2,12 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from django.core.cache import cache
-from django.test import override_settings
 from django.utils import timezone
 
 from apikeys import crypto
 from apikeys.models import ApiKey, ApiKeyUsage
 from tests.clients import key_client_for
+from tests.core.helpers import redis_caches
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.apikeys.urls")]
 
@@ -76,11 +75,11 @@ def test_last_used_at_is_written_at_most_once_a_minute(key_client, api_key):
     assert len(_rows(api_key)) == 3
 
 
-@override_settings(CACHES={"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}})
-def test_a_key_request_costs_one_lookup_plus_the_usage_write(
-    key_client, api_key, django_assert_num_queries
+def test_a_key_request_costs_one_lookup_plus_the_usage_write_on_redis(
+    key_client, api_key, django_assert_num_queries, settings
 ):
-    # With Redis (production) the throttle costs no database query; LocMem stands in for it.
+    # With Redis (production) the key's rate counter costs one Redis round trip, no query.
+    settings.CACHES = redis_caches()
     key_client.get(PROBE)  # lastUsedAt is now fresh: no UPDATE on the next request
     with django_assert_num_queries(2) as captured:
         assert key_client.get(PROBE).status_code == 200
@@ -88,13 +87,24 @@ def test_a_key_request_costs_one_lookup_plus_the_usage_write(
     assert "FROM apikeys_apikey k" in lookup and "accounts_user" in lookup
     assert usage.startswith("WITH sync_off") and "synchronous_commit" in usage
     assert "UPDATE" not in usage
-    cache.clear()
 
 
-@override_settings(CACHES={"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}})
-def test_a_stale_last_used_at_rides_on_the_usage_statement(
+def test_without_redis_the_rate_counter_is_the_one_extra_query(
     key_client, api_key, django_assert_num_queries
 ):
+    key_client.get(PROBE)
+    with django_assert_num_queries(3) as captured:
+        assert key_client.get(PROBE).status_code == 200
+    lookup, counter, usage = (q["sql"] for q in captured.captured_queries)
+    assert "FROM apikeys_apikey k" in lookup
+    assert "INSERT INTO core_ratecounter" in counter and "ON CONFLICT" in counter
+    assert usage.startswith("WITH sync_off")
+
+
+def test_a_stale_last_used_at_rides_on_the_usage_statement(
+    key_client, api_key, django_assert_num_queries, settings
+):
+    settings.CACHES = redis_caches()
     with django_assert_num_queries(2) as captured:
         key_client.get(PROBE)
     assert "UPDATE apikeys_apikey" in captured.captured_queries[1]["sql"]
@@ -108,9 +118,8 @@ def test_requests_no_api_view_authenticated_are_logged_too(key_client, api_key):
     assert (row.path, row.status) == ("/api/no-such-endpoint/", 404)
 
 
-@override_settings(CACHES={"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}})
-def test_an_unknown_key_costs_one_lookup_and_writes_nothing(django_assert_num_queries):
+def test_an_unknown_key_costs_one_lookup_and_writes_nothing(django_assert_num_queries, settings):
+    settings.CACHES = redis_caches()  # the per-address failure counter: Redis, not a query
     with django_assert_num_queries(1):
         response = key_client_for(crypto.generate().plain).get(PROBE)
     assert response.status_code == 401 and ApiKeyUsage.objects.count() == 0
-    cache.clear()
