@@ -1,7 +1,12 @@
-"""Workspaces, their people and system users, and the refresh-token records of login sessions."""
+"""Workspaces, their people and system users, and the refresh-token records of login sessions.
+
+A workspace's system user is never deactivated or deleted (its API keys act as it), and every
+workspace is made by accounts.services.workspace_create, which gives it one.
+"""
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
-from django.db import models
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -24,16 +29,24 @@ def normalize_email(email: str) -> str:
     return email.strip().lower()
 
 
+class SystemUserProtected(Exception):
+    """A workspace's system user cannot be deactivated or deleted: revoke its keys instead."""
+
+
 class UserManager(BaseUserManager):
     use_in_migrations = True
 
     def create_user(self, email: str, password: str | None = None, **fields) -> "User":
-        if "workspace" not in fields and "workspace_id" not in fields:
-            fields["workspace"] = Workspace.objects.create(name=normalize_email(email))
-        user = self.model(email=normalize_email(email), **fields)
-        user.set_password(password)
-        user.full_clean(exclude=["password"])
-        user.save(using=self._db)
+        """A person; without a workspace, a new one from the workspace service (createsuperuser)."""
+        from accounts.services import workspace_create  # services import this module
+
+        with transaction.atomic(using=self._db):
+            if "workspace" not in fields and "workspace_id" not in fields:
+                fields["workspace"] = workspace_create(name=normalize_email(email))
+            user = self.model(email=normalize_email(email), **fields)
+            user.set_password(password)
+            user.full_clean(exclude=["password"])
+            user.save(using=self._db)
         return user
 
     def create_superuser(self, email: str, password: str | None = None, **fields) -> "User":
@@ -83,6 +96,18 @@ class User(AbstractBaseUser, PermissionsMixin):
     def clean(self) -> None:
         super().clean()
         self.email = normalize_email(self.email)
+        if self.is_system and not self.is_active:
+            raise ValidationError({"is_active": SystemUserProtected.__doc__})
+
+    def save(self, **kwargs) -> None:
+        if self.is_system and not self.is_active:
+            raise SystemUserProtected(SystemUserProtected.__doc__)
+        super().save(**kwargs)
+
+    def delete(self, *args, **kwargs):
+        if self.is_system:
+            raise SystemUserProtected(SystemUserProtected.__doc__)
+        return super().delete(*args, **kwargs)
 
 
 class RefreshTokenRecord(models.Model):
