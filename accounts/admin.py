@@ -1,6 +1,6 @@
 """Django admin for operators: workspaces and users.
 
-Deactivation ends the person's sessions at once (user_deactivate).
+Deactivation and a password reset end the person's sessions at once (user_deactivate, User.save).
 A workspace's system user is view-only: its API keys act as it, so it is never deactivated,
 deleted, moved to another workspace or given a password here.
 """

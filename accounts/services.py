@@ -100,8 +100,11 @@ def _revoke_rows(records) -> int:
         total += revoked
 
 
-def _revoke_all_tokens(user: User) -> None:
+def user_tokens_revoke_all(*, user: User) -> None:
     """Access tokens issued before now die (tokens_valid_after) and every refresh family too.
+
+    Logout-all and deactivation call it; so does User.save() whenever a new password is saved,
+    whoever saves it (this API, Django admin, `changepassword`).
 
     The user row is locked first: a rotation holds a share lock on it while it claims and
     issues (see _claim), so once we hold the lock every in-flight rotation has committed, and
@@ -117,7 +120,7 @@ def _revoke_all_tokens(user: User) -> None:
 def user_deactivate(*, user: User, actor: Actor) -> None:
     user.is_active = False
     user.save(update_fields=["is_active"])
-    _revoke_all_tokens(user)
+    user_tokens_revoke_all(user=user)
     activity_record(actor=actor, action="user.deactivated", target_type="user", target_id=user.pk)
 
 
@@ -325,7 +328,7 @@ def logout(*, raw: str, ip: str | None, user_agent: str) -> None:
 @transaction.atomic
 def logout_all(*, user: User, actor: Actor) -> None:
     """Every refresh and access token of `user` stops working at once."""
-    _revoke_all_tokens(user)
+    user_tokens_revoke_all(user=user)
     activity_record(actor=actor, action="auth.logout_all", target_type="user", target_id=user.pk)
 
 
@@ -341,8 +344,7 @@ def password_change(
         raise PasswordChangeRejected({"newPassword": list(exc.messages)}) from None
     with transaction.atomic():
         user.set_password(new_password)
-        user.save(update_fields=["password"])
-        _revoke_all_tokens(user)
+        user.save(update_fields=["password"])  # ends every session (User.save)
         pair = _start_session(user, not_before_ms=user.tokens_valid_after)
         activity_record(
             actor=actor, action="auth.password_changed", target_type="user", target_id=user.pk
