@@ -2,6 +2,7 @@
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth import get_permission_codename
 from django.db import transaction
 
 from activity.actor import Actor
@@ -62,6 +63,11 @@ class ApiKeyAdmin(admin.ModelAdmin):
         # Deleting would erase the usage evidence; revoke instead.
         return False
 
+    def has_revoke_permission(self, request) -> bool:
+        # Revoking is the only change a key allows, so it takes the model's change permission.
+        codename = get_permission_codename("change", self.opts)
+        return request.user.has_perm(f"{self.opts.app_label}.{codename}")
+
     def save_model(self, request, obj, form, change) -> None:
         """Create through the service (hash only, activity event) and show the key just once."""
         created = services.api_key_create(
@@ -77,7 +83,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
             f"{created.plain}",
         )
 
-    @admin.action(description="Revoke selected keys")
+    @admin.action(description="Revoke selected keys", permissions=["revoke"])
     def revoke_selected(self, request, queryset) -> None:
         with transaction.atomic():
             keys = list(queryset.filter(revoked_at__isnull=True))

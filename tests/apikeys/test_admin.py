@@ -1,6 +1,7 @@
 import re
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.contrib.sessions.models import Session
 from django.test import Client
 
@@ -82,6 +83,26 @@ def test_revoke_selected_keys_action(admin_client, workspace, api_key):
     assert ApiKey.objects.filter(pk__in=ids, revoked_at__isnull=False).count() == 2
     assert ActivityEvent.objects.filter(action="api_key.revoked").count() == 2
     assert key_client_for(api_key.plain).get("/api/api-keys/").json()["code"] == "key_revoked"
+
+
+def test_view_only_staff_cannot_revoke_keys(workspace, api_key):
+    viewer = User.objects.create_user(
+        "viewer@example.com", "a viewer's long password", workspace=workspace, is_staff=True
+    )
+    viewer.user_permissions.add(Permission.objects.get(codename="view_apikey"))
+    client = Client()
+    client.force_login(viewer)
+    page = client.get(CHANGELIST, secure=True)
+    assert page.status_code == 200 and "revoke_selected" not in page.content.decode()
+
+    client.post(
+        CHANGELIST,
+        {"action": "revoke_selected", "_selected_action": [api_key.api_key.id]},
+        secure=True,
+    )
+
+    assert ApiKey.objects.get(pk=api_key.api_key.id).revoked_at is None
+    assert key_client_for(api_key.plain).get("/api/contacts/").status_code == 200
 
 
 def test_changelist_shows_the_key_columns(admin_client, api_key):
