@@ -124,9 +124,15 @@ class User(AbstractBaseUser, PermissionsMixin):
         """Re-hash with the current hasher only if the stored hash is still the one verified: a
         password changed meanwhile wins. Not a password change (no session ends)."""
         upgraded = make_password(raw_password)
-        verified = type(self)._default_manager.filter(pk=self.pk, password=self.password)
-        if verified.update(password=upgraded):
+        rows = type(self)._default_manager.filter(pk=self.pk)
+        if rows.filter(password=self.password).update(password=upgraded):
             self.password = upgraded
+            return
+        # The row changed since we read it. A concurrent login's upgrade of this same password
+        # keeps our check valid (one more hash, once); a new password does not.
+        current = rows.values_list("password", flat=True).first()
+        if current is not None and check_password(raw_password, current):
+            self.password = current
 
     def save(self, **kwargs) -> None:
         """Guard the system user; a new password (or none) saved ends every older token.

@@ -7,7 +7,7 @@ check after it has verified, the main thread changes the account, then the check
 import threading
 
 import pytest
-from django.contrib.auth.hashers import PBKDF2PasswordHasher
+from django.contrib.auth.hashers import PBKDF2PasswordHasher, identify_hasher
 from django.db import connection
 
 from accounts import services
@@ -166,3 +166,21 @@ def test_a_password_change_that_verified_before_another_change_is_refused(api_cl
     assert person.check_password(NEW_PASSWORD) and not person.check_password(OTHER_PASSWORD)
     assert me(pair["access"]).status_code == 401
     assert refresh(api_client, pair["refresh"]).status_code == 401
+
+
+def test_two_logins_upgrading_the_same_outdated_hash_both_succeed(user, pause):
+    _outdate_hash(user)
+    pause.armed = True
+    attempt = _in_thread(
+        lambda: HttpsAPIClient().post(
+            LOGIN, {"email": user.email, "password": PASSWORD}, format="json"
+        )
+    )
+    assert pause.verified.wait(30)
+
+    assert User.objects.get(pk=user.pk).check_password(PASSWORD)  # upgrades the hash first
+    response = _finish(attempt, pause)
+
+    assert response.status_code == 200, response.content
+    assert me(response.json()["access"]).status_code == 200
+    assert identify_hasher(User.objects.get(pk=user.pk).password).algorithm == "argon2"
