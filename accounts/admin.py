@@ -69,15 +69,15 @@ class UserAdmin(DjangoUserAdmin):
     )
 
     def has_change_permission(self, request, obj=None) -> bool:
-        return not (obj is not None and obj.is_system) and super().has_change_permission(
-            request, obj
-        )
+        if obj is not None and obj.is_system:
+            return False
+        return super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request, obj=None) -> bool:
         # Also asked per object by the "delete selected" action's confirmation.
-        return not (obj is not None and obj.is_system) and super().has_delete_permission(
-            request, obj
-        )
+        if obj is not None and obj.is_system:
+            return False
+        return super().has_delete_permission(request, obj)
 
     def save_model(self, request, obj, form, change):
         was_active = change and User.objects.filter(pk=obj.pk, is_active=True).exists()
