@@ -1,4 +1,9 @@
-"""Django admin for operators: workspaces and users (deactivation kills tokens at once)."""
+"""Django admin for operators: workspaces and users.
+
+Deactivation and a password reset end the person's sessions at once (user_deactivate, User.save).
+A workspace's system user is view-only: its API keys act as it, so it is never deactivated,
+deleted, moved to another workspace or given a password here.
+"""
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
@@ -62,6 +67,17 @@ class UserAdmin(DjangoUserAdmin):
             },
         ),
     )
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        if obj is not None and obj.is_system:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # Also asked per object by the "delete selected" action's confirmation.
+        if obj is not None and obj.is_system:
+            return False
+        return super().has_delete_permission(request, obj)
 
     def save_model(self, request, obj, form, change):
         was_active = change and User.objects.filter(pk=obj.pk, is_active=True).exists()

@@ -1,7 +1,18 @@
-"""Workspaces, their people and system users, and the refresh-token records of login sessions."""
+"""Workspaces, their people and system users, and the refresh-token records of login sessions.
 
+Two account rules live on the model because every path that writes a user (the API, Django admin,
+`changepassword`, `createsuperuser`, any service) goes through it:
+- a saved new password, or none, ends every session of the person in the same transaction;
+  Django's hash upgrade at login is not a new password and is a compare-and-swap, so it never
+  writes back a password that was changed while the login was hashing;
+- a workspace's system user is never deactivated or deleted (its API keys act as it).
+"""
+
+from asgiref.sync import sync_to_async
+from django.contrib.auth.hashers import check_password, make_password
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
-from django.db import models
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -24,16 +35,24 @@ def normalize_email(email: str) -> str:
     return email.strip().lower()
 
 
+class SystemUserProtected(Exception):
+    """A workspace's system user cannot be deactivated or deleted: revoke its keys instead."""
+
+
 class UserManager(BaseUserManager):
     use_in_migrations = True
 
     def create_user(self, email: str, password: str | None = None, **fields) -> "User":
-        if "workspace" not in fields and "workspace_id" not in fields:
-            fields["workspace"] = Workspace.objects.create(name=normalize_email(email))
-        user = self.model(email=normalize_email(email), **fields)
-        user.set_password(password)
-        user.full_clean(exclude=["password"])
-        user.save(using=self._db)
+        """A person; without a workspace, a new one from the workspace service (createsuperuser)."""
+        from accounts.services import workspace_create  # services import this module
+
+        with transaction.atomic(using=self._db):
+            if "workspace" not in fields and "workspace_id" not in fields:
+                fields["workspace"] = workspace_create(name=normalize_email(email))
+            user = self.model(email=normalize_email(email), **fields)
+            user.set_password(password)
+            user.full_clean(exclude=["password"])
+            user.save(using=self._db)
         return user
 
     def create_superuser(self, email: str, password: str | None = None, **fields) -> "User":
@@ -83,6 +102,73 @@ class User(AbstractBaseUser, PermissionsMixin):
     def clean(self) -> None:
         super().clean()
         self.email = normalize_email(self.email)
+        if self.is_system and not self.is_active:
+            raise ValidationError({"is_active": SystemUserProtected.__doc__})
+
+    def set_password(self, raw_password: str | None) -> None:
+        super().set_password(raw_password)
+        self._password_replaced = True
+
+    def set_unusable_password(self) -> None:
+        super().set_unusable_password()
+        self._password_replaced = True
+
+    def check_password(self, raw_password: str) -> bool:
+        """Django's check, with its hash upgrade as a compare-and-swap (see _upgrade_hash)."""
+        return check_password(raw_password, self.password, self._upgrade_hash)
+
+    async def acheck_password(self, raw_password: str) -> bool:
+        return await sync_to_async(self.check_password)(raw_password)
+
+    def _upgrade_hash(self, raw_password: str) -> None:
+        """Re-hash with the current hasher only if the stored hash is still the one verified: a
+        password changed meanwhile wins. Not a password change (no session ends)."""
+        upgraded = make_password(raw_password)
+        rows = type(self)._default_manager.filter(pk=self.pk)
+        if rows.filter(password=self.password).update(password=upgraded):
+            self.password = upgraded
+            return
+        # The row changed since we read it. A concurrent login's upgrade of this same password
+        # keeps our check valid (one more hash, once); a new password does not.
+        current = rows.values_list("password", flat=True).first()
+        if current is not None and check_password(raw_password, current):
+            self.password = current
+
+    def save(self, **kwargs) -> None:
+        """Guard the system user; a new password (or none) saved ends every older token.
+
+        tokens_valid_after is written only by user_tokens_revoke_all: a full save of a copy
+        loaded before a logout-all must not bring the tokens it killed back to life.
+        """
+        if self.is_system and not self.is_active:
+            raise SystemUserProtected(SystemUserProtected.__doc__)
+        if kwargs.get("update_fields") is None and not self._state.adding:
+            deferred = self.get_deferred_fields()
+            kwargs["update_fields"] = [f for f in _FIELDS_A_FULL_SAVE_WRITES if f not in deferred]
+        update_fields = kwargs.get("update_fields")
+        writes_password = update_fields is None or "password" in update_fields
+        replaced = getattr(self, "_password_replaced", False)
+        ends_sessions = writes_password and replaced and not self._state.adding
+        with transaction.atomic(using=kwargs.get("using")):
+            super().save(**kwargs)
+            if ends_sessions:
+                from accounts.services import user_tokens_revoke_all  # services import this module
+
+                user_tokens_revoke_all(user=self)
+        if writes_password:
+            self._password_replaced = False
+
+    def delete(self, *args, **kwargs):
+        if self.is_system:
+            raise SystemUserProtected(SystemUserProtected.__doc__)
+        return super().delete(*args, **kwargs)
+
+
+_FIELDS_A_FULL_SAVE_WRITES = tuple(
+    field.attname
+    for field in User._meta.concrete_fields
+    if not field.primary_key and field.name != "tokens_valid_after"
+)
 
 
 class RefreshTokenRecord(models.Model):

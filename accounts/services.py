@@ -9,6 +9,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare
 
 from accounts import throttles, tokens
 from accounts.hashing import HashingBusy
@@ -105,8 +106,11 @@ def _revoke_rows(records) -> int:
         total += revoked
 
 
-def _revoke_all_tokens(user: User) -> None:
+def user_tokens_revoke_all(*, user: User) -> None:
     """Access tokens issued before now die (tokens_valid_after) and every refresh family too.
+
+    Logout-all and deactivation call it; so does User.save() whenever a new password is saved,
+    whoever saves it (this API, Django admin, `changepassword`).
 
     The user row is locked first: a rotation holds a share lock on it while it claims and
     issues (see _claim), so once we hold the lock every in-flight rotation has committed, and
@@ -122,7 +126,7 @@ def _revoke_all_tokens(user: User) -> None:
 def user_deactivate(*, user: User, actor: Actor) -> None:
     user.is_active = False
     user.save(update_fields=["is_active"])
-    _revoke_all_tokens(user)
+    user_tokens_revoke_all(user=user)
     activity_record(actor=actor, action="user.deactivated", target_type="user", target_id=user.pk)
 
 
@@ -170,22 +174,59 @@ def _record_user_event(user: User, action: str, *, ip: str | None, user_agent: s
     activity_record(actor=actor, action=action, target_type="user", target_id=user.pk)
 
 
+# A login re-reads its user under this lock before it starts a session. FOR KEY SHARE, like a
+# rotation (_claim): a password change or deactivation locks the row FOR UPDATE, so it either
+# committed before and is seen here, or waits for this login to commit and then ends its session.
+_LOGIN_RECHECK_SQL = f"""
+    SELECT password, is_active, tokens_valid_after
+      FROM {User._meta.db_table} WHERE id = %s FOR KEY SHARE
+"""  # noqa: S608
+
+
+def _still_verified(user: User, *, for_update: bool = False) -> int | None:
+    """Under the user-row lock: the person's tokens_valid_after if their password hash is still
+    the one just verified and they are still active, else None (changed while we hashed)."""
+    if connection.vendor == "postgresql" and not for_update:
+        with connection.cursor() as cursor:
+            cursor.execute(_LOGIN_RECHECK_SQL, [user.pk])
+            row = cursor.fetchone()
+    else:  # FOR UPDATE on PostgreSQL; SQLite (quick start only) serialises writers anyway.
+        rows = User.objects.filter(pk=user.pk).values_list(
+            "password", "is_active", "tokens_valid_after"
+        )
+        row = (rows.select_for_update() if for_update else rows).first()
+    if row is None or not row[1] or not constant_time_compare(row[0], user.password):
+        return None
+    return row[2]
+
+
+def _login_failed(user: User | None, *, ip: str | None, user_agent: str) -> LoginFailed:
+    security_event("auth.login_failed", userId=getattr(user, "pk", None), ip=ip)
+    if user is not None:
+        with transaction.atomic():
+            _record_user_event(user, "auth.login_failed", ip=ip, user_agent=user_agent)
+    return LoginFailed()
+
+
 def login(*, email: str, password: str, ip: str | None, user_agent: str) -> LoginResult:
-    """Exchange credentials for a token pair; every failure is the same LoginFailed."""
+    """Exchange credentials for a token pair; every failure is the same LoginFailed.
+
+    The hash is checked outside any transaction (it is slow); the session starts only if, under
+    the user-row lock, the password is still the one checked and the person still active.
+    """
     user = user_get_by_email(email=normalize_email(email))
     candidate = user if user is not None and not user.is_system else None
     password_ok = _verify_password(candidate, password)
     if candidate is None or not password_ok or not candidate.is_active:
-        security_event("auth.login_failed", userId=getattr(user, "pk", None), ip=ip)
-        if user is not None:
-            with transaction.atomic():
-                _record_user_event(user, "auth.login_failed", ip=ip, user_agent=user_agent)
-        raise LoginFailed
+        raise _login_failed(user, ip=ip, user_agent=user_agent)
     with transaction.atomic():
-        # A login in the same millisecond as a logout-all must not be born dead.
-        pair = _start_session(candidate, not_before_ms=candidate.tokens_valid_after)
-        _record_user_event(candidate, "auth.login", ip=ip, user_agent=user_agent)
-    return LoginResult(user=candidate, pair=pair)
+        valid_after = _still_verified(candidate)
+        if valid_after is not None:
+            # A login in the same millisecond as a logout-all must not be born dead.
+            pair = _start_session(candidate, not_before_ms=valid_after)
+            _record_user_event(candidate, "auth.login", ip=ip, user_agent=user_agent)
+            return LoginResult(user=candidate, pair=pair)
+    raise _login_failed(user, ip=ip, user_agent=user_agent)
 
 
 # --- refresh rotation -----------------------------------------------------------------------
@@ -326,7 +367,7 @@ def logout(*, raw: str, ip: str | None, user_agent: str) -> None:
 @transaction.atomic
 def logout_all(*, user: User, actor: Actor) -> None:
     """Every refresh and access token of `user` stops working at once."""
-    _revoke_all_tokens(user)
+    user_tokens_revoke_all(user=user)
     activity_record(actor=actor, action="auth.logout_all", target_type="user", target_id=user.pk)
 
 
@@ -364,9 +405,11 @@ def password_change(
     except DjangoValidationError as exc:
         raise PasswordChangeRejected({"newPassword": list(exc.messages)}) from None
     with transaction.atomic():
+        # A concurrent change that committed while we hashed wins: the current password is gone.
+        if _still_verified(user, for_update=True) is None:
+            raise PasswordChangeRejected({"currentPassword": ["The current password is wrong."]})
         user.set_password(new_password)
-        user.save(update_fields=["password"])
-        _revoke_all_tokens(user)
+        user.save(update_fields=["password"])  # ends every session (User.save)
         pair = _start_session(user, not_before_ms=user.tokens_valid_after)
         activity_record(
             actor=actor, action="auth.password_changed", target_type="user", target_id=user.pk

@@ -1,8 +1,15 @@
-"""Operators' admin: keys per workspace (the full key shown once on add), read-only usage log."""
+"""Operators' admin: keys per workspace (the full key shown once on add), read-only usage log.
+
+The new key is rendered into the response to the add form and nowhere else: never a message
+(Django's message cookie is signed, not encrypted), the session, or a page that can be reloaded.
+"""
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth import get_permission_codename
 from django.db import transaction
+from django.template.response import TemplateResponse
+from django.utils.cache import add_never_cache_headers
 
 from activity.actor import Actor
 from apikeys import services
@@ -26,6 +33,10 @@ class ApiKeyAddForm(forms.ModelForm):
     class Meta:
         model = ApiKey
         fields = ("workspace", "name", "expires_at")
+
+
+# The plain key, on the in-memory instance between save_model and response_add only.
+_PLAIN_ATTR = "_parsalink_plain_key"
 
 
 def _operator(request, workspace_id: str) -> Actor:
@@ -62,8 +73,13 @@ class ApiKeyAdmin(admin.ModelAdmin):
         # Deleting would erase the usage evidence; revoke instead.
         return False
 
+    def has_revoke_permission(self, request) -> bool:
+        # Revoking is the only change a key allows, so it takes the model's change permission.
+        codename = get_permission_codename("change", self.opts)
+        return request.user.has_perm(f"{self.opts.app_label}.{codename}")
+
     def save_model(self, request, obj, form, change) -> None:
-        """Create through the service (hash only, activity event) and show the key just once."""
+        """Create through the service (hash only, activity event); response_add shows the key."""
         created = services.api_key_create(
             actor=_operator(request, obj.workspace_id),
             name=obj.name,
@@ -71,13 +87,22 @@ class ApiKeyAdmin(admin.ModelAdmin):
         )
         obj.__dict__.update(created.api_key.__dict__)
         obj._state.adding = False
-        messages.success(
-            request,
-            f"API key {created.api_key.id} created. Copy it now, it will not be shown again: "
-            f"{created.plain}",
-        )
+        setattr(obj, _PLAIN_ATTR, created.plain)
 
-    @admin.action(description="Revoke selected keys")
+    def response_add(self, request, obj, post_url_continue=None):
+        """The key, shown in this response only and never stored by the browser (no-store)."""
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "API key created",
+            "api_key": obj,
+            "plain_key": obj.__dict__.pop(_PLAIN_ATTR),
+        }
+        response = TemplateResponse(request, "admin/apikeys/apikey/created.html", context)
+        add_never_cache_headers(response)
+        return response
+
+    @admin.action(description="Revoke selected keys", permissions=["revoke"])
     def revoke_selected(self, request, queryset) -> None:
         with transaction.atomic():
             keys = list(queryset.filter(revoked_at__isnull=True))

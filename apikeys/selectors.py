@@ -16,6 +16,7 @@ LAST_USED_RESOLUTION = timedelta(minutes=1)
 # One indexed query (the key's primary key, then the partial unique index on the workspace's
 # system user) for exactly the columns authentication needs. The time comparisons run in SQL so
 # the same code works on PostgreSQL and on SQLite, whose raw cursors return datetimes as text.
+# An inactive system user joins as none: its keys fail closed.
 _AUTH_SQL = f"""
 SELECT k.secret_hash, k.workspace_id,
        k.revoked_at IS NOT NULL,
@@ -23,7 +24,8 @@ SELECT k.secret_hash, k.workspace_id,
        k.last_used_at IS NULL OR k.last_used_at < %s,
        u.id, u.email, u.first_name, u.last_name
 FROM {ApiKey._meta.db_table} k
-LEFT JOIN {User._meta.db_table} u ON u.workspace_id = k.workspace_id AND u.is_system
+LEFT JOIN {User._meta.db_table} u
+       ON u.workspace_id = k.workspace_id AND u.is_system AND u.is_active
 WHERE k.id = %s
 """  # noqa: S608 (table names only; values are parameters)
 
