@@ -125,20 +125,42 @@ def test_gunicorn_logs_its_own_messages_as_json(live_user):
     assert not any(r["logger"] == "gunicorn.access" for r in records)
 
 
+def _raw_exchange(port: int, request: bytes) -> tuple[int, bytes, bytes]:
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(request)
+        raw = sock.makefile("rb").read()
+    head, _, body = raw.partition(b"\r\n\r\n")
+    return int(head.split(b" ", 2)[1]), head, body
+
+
 def test_requests_refused_by_gunicorns_parser_get_json_errors(live_user):
     """gunicorn answers these itself (Django never sees them); gunicorn.conf.py makes it JSON."""
+    cases = {
+        "oversized-header": (b"GET /healthz HTTP/1.1\r\nX-Big: " + b"A" * 9000, 431),
+        "malformed-header": (b"GET /healthz HTTP/1.1\r\nno colon here", 400),
+        "long-request-line": (b"GET /healthz?q=" + b"A" * 5000 + b" HTTP/1.1", 414),
+        "unknown-expectation": (b"GET /healthz HTTP/1.1\r\nExpect: colonise-mars", 417),
+        "unknown-transfer-coding": (
+            b"POST /healthz HTTP/1.1\r\nTransfer-Encoding: rot13, chunked",
+            501,
+        ),
+    }
+    codes = {
+        400: "bad_request",
+        414: "uri_too_long",
+        417: "expectation_failed",
+        431: "headers_too_large",
+        501: "not_implemented",
+    }
     with GunicornServer() as server:
-        answers = []
-        for header in (b"X-Big: " + b"A" * 9000, b"no colon here"):
-            with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
-                sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n" + header + b"\r\n\r\n")
-                answers.append(sock.makefile("rb").read())
-    for raw in answers:
-        head, _, body = raw.partition(b"\r\n\r\n")
-        status = int(head.split(b" ", 2)[1])
-        assert 400 <= status < 500, head
-        assert b"Content-Type: application/json" in head
-        assert b"Server:" not in head
+        answers = {
+            name: (_raw_exchange(server.port, start + b"\r\nHost: 127.0.0.1\r\n\r\n"), expected)
+            for name, (start, expected) in cases.items()
+        }
+    for name, ((status, head, body), expected) in answers.items():
+        assert status == expected, (name, head)
+        assert b"Content-Type: application/json" in head, name
+        assert b"Server:" not in head, name
         error = json.loads(body)
-        assert set(error) == {"detail", "code"}
-        assert b"AAAA" not in body and b"colon" not in body
+        assert error == {"detail": error["detail"], "code": codes[expected]}, name
+        assert b"AAAA" not in body and b"colon" not in body, name
