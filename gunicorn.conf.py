@@ -56,6 +56,10 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "")
 # Only X-Forwarded-Proto decides the scheme (gunicorn also honours X-Forwarded-Protocol and
 # X-Forwarded-SSL by default; one header is one thing for the proxy to set and strip).
 secure_scheme_headers = {"X-FORWARDED-PROTO": "https"}
+# No WSGI variables from the proxy: gunicorn's default (SCRIPT_NAME, PATH_INFO) would let a client
+# whose header the proxy passes on strip a prefix of its choosing from the path ("/x/admin/"
+# served as "/admin/"), past the proxy's path rules. Empty means none (gunicorn reads it as []).
+forwarder_headers = ""
 
 # Request logs are one JSON line each from RequestContextMiddleware; gunicorn's access log would
 # be a second, unstructured line per request.
