@@ -13,12 +13,32 @@ from parsalink.logging import json_stdout_config
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
+# Secrets shorter than this, or still holding .env.example's placeholder, are refused with debug
+# off: an HS256 signing key or an HMAC pepper that can be guessed lets anyone forge tokens.
+SECRET_MIN_LENGTH = 32
+SECRET_PLACEHOLDER = "change-me"
+
+
+def _refuse_weak_secret(name: str, value: str) -> None:
+    """Exits with one line naming the setting (never its value), for manage.py and gunicorn."""
+    if len(value) < SECRET_MIN_LENGTH or SECRET_PLACEHOLDER in value.lower():
+        sys.exit(
+            f"{name} must be at least {SECRET_MIN_LENGTH} characters and must not contain "
+            f"{SECRET_PLACEHOLDER!r} when DJANGO_DEBUG is off; refusing to start."
+        )
+
+
 SECRET_KEY = env_str("DJANGO_SECRET_KEY")
 if not SECRET_KEY:
     if not DEBUG:
         # One line and a non-zero exit, for manage.py and gunicorn alike (contract).
         sys.exit("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off; refusing to start.")
     SECRET_KEY = "insecure-development-only-key-never-used-with-debug-off"
+if not DEBUG:
+    _refuse_weak_secret("DJANGO_SECRET_KEY", SECRET_KEY)
+    for _name in ("JWT_SIGNING_KEY", "API_KEY_PEPPER"):
+        if env_str(_name):
+            _refuse_weak_secret(_name, env_str(_name))
 
 
 def _derived_secret(purpose: str) -> str:
