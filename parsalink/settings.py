@@ -67,15 +67,16 @@ INSTALLED_APPS = [
 ]
 
 # Order matters (parsalink/middleware.py): security headers on every response, refusals
-# included; then the request log, the probes (plain HTTP, any Host), the HTTPS refusal and the
-# body limit — all before sessions, authentication, throttles or any view.
+# included; then the request log, the probes (plain HTTP, any Host), the key usage log (around
+# every refusal below it), the HTTPS refusal and the body limit — all before sessions,
+# authentication, throttles or any view.
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "parsalink.middleware.RequestContextMiddleware",
     "parsalink.middleware.HealthCheckMiddleware",
+    "apikeys.middleware.ApiKeyUsageMiddleware",
     "parsalink.middleware.HttpsOnlyMiddleware",
     "parsalink.middleware.BodySizeLimitMiddleware",
-    "apikeys.middleware.ApiKeyUsageMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
