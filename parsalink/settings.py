@@ -6,6 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 
 from parsalink.env import env_bool, env_float, env_int, env_list, env_str
 from parsalink.logging import json_stdout_config
@@ -60,18 +61,20 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "accounts",
     "activity",
     "apikeys",
     "contacts",
 ]
 
-# Order matters (parsalink/middleware.py): security headers on every response, refusals
-# included; then the request log, the probes (plain HTTP, any Host), the key usage log (around
-# every refusal below it), the HTTPS refusal and the body limit — all before sessions,
-# authentication, throttles or any view.
+# Order matters (parsalink/middleware.py): security headers and the Content-Security-Policy on
+# every response, refusals included; then the request log, the probes (plain HTTP, any Host),
+# the key usage log (around every refusal below it), the HTTPS refusal and the body limit — all
+# before sessions, authentication, throttles or any view.
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "parsalink.middleware.RequestContextMiddleware",
     "parsalink.middleware.HealthCheckMiddleware",
     "apikeys.middleware.ApiKeyUsageMiddleware",
@@ -93,7 +96,7 @@ AUTH_USER_MODEL = "accounts.User"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        "DIRS": [BASE_DIR / "parsalink" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -188,7 +191,8 @@ USE_I18N = False
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# Where collectstatic writes and WhiteNoise serves from (the Docker image collects at build time).
+STATIC_ROOT = env_str("STATIC_ROOT") or BASE_DIR / "staticfiles"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -227,6 +231,24 @@ CSRF_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_HTTPONLY = True
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 X_FRAME_OPTIONS = "DENY"
+# Every page from this origin alone (contract): no third-party script, style, font or frame, no
+# inline script, no plugin, no <base> rewrite, never framed. Sent on every response (an API
+# answer rendered by a browser gets it too). The API docs page widens it as Redoc needs
+# (parsalink/docs.py); the admin needs nothing more.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 # Tokens (contract: 1 hour access, 30 days refresh from login, no leeway, HS256 only).
 JWT_ACCESS_TOKEN_LIFETIME = env_int("JWT_ACCESS_TOKEN_LIFETIME", 3600, minimum=1)
@@ -289,6 +311,10 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api",
+    # Redoc and Swagger UI from drf-spectacular-sidecar's static files, not a CDN at @latest.
+    "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     # The preprocessing hook also imports parsalink.schema, which registers the JWT
     # authentication extension before any view is inspected.
     "PREPROCESSING_HOOKS": ["parsalink.schema.drop_benchmark_endpoints"],
