@@ -36,8 +36,10 @@ COPY activity ./activity
 COPY apikeys ./apikeys
 COPY contacts ./contacts
 # Static files (admin, API docs) are collected at build time and served by WhiteNoise; the
-# throwaway secret exists only for this one command and is not kept in the image.
-RUN DJANGO_SECRET_KEY=collectstatic-only python manage.py collectstatic --no-input -v 0
+# throwaway secret (random: weak ones are refused) exists only for this one command and is not
+# kept in the image.
+RUN DJANGO_SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(48))')" \
+    python manage.py collectstatic --no-input -v 0
 USER 10001:10001
 EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \

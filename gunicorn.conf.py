@@ -59,6 +59,10 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "")
 # Only X-Forwarded-Proto decides the scheme (gunicorn also honours X-Forwarded-Protocol and
 # X-Forwarded-SSL by default; one header is one thing for the proxy to set and strip).
 secure_scheme_headers = {"X-FORWARDED-PROTO": "https"}
+# No WSGI variables from the proxy: gunicorn's default (SCRIPT_NAME, PATH_INFO) would let a client
+# whose header the proxy passes on strip a prefix of its choosing from the path ("/x/admin/"
+# served as "/admin/"), past the proxy's path rules. Empty means none (gunicorn reads it as []).
+forwarder_headers = ""
 
 # Request logs are one JSON line each from RequestContextMiddleware; gunicorn's access log would
 # be a second, unstructured line per request.
@@ -105,12 +109,21 @@ def post_worker_init(worker) -> None:
     health.expected_migrations()
 
 
-# Requests that gunicorn's own parser refuses (a header over the size limit, a malformed header
-# line, too many headers) never reach Django; gunicorn answers them with an HTML page. The
+# Requests that gunicorn's own parser refuses (a request line or header over the size limit, a
+# malformed header line, too many headers) never reach Django; gunicorn answers them with an
+# HTML page (workers/base.py handle_error: 400, 403, 414, 417, 431, 501, 500). The
 # contract wants every error as {detail, code} JSON, so the same replacement as above: the
 # workers call gunicorn.util.write_error through the module, at request time. The parser's
 # message is not echoed: it can quote the client's own bytes.
-_ERROR_CODES = {400: "bad_request", 403: "forbidden", 404: "not_found", 431: "headers_too_large"}
+_ERROR_CODES = {
+    400: "bad_request",
+    403: "forbidden",
+    404: "not_found",
+    414: "uri_too_long",
+    417: "expectation_failed",
+    431: "headers_too_large",
+    501: "not_implemented",
+}
 
 
 def _write_json_error(sock, status_int, reason, mesg):

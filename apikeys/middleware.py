@@ -17,8 +17,9 @@ logger = logging.getLogger("parsalink.apikeys")
 
 
 def _key_id_not_seen_by_drf(request) -> str | None:
-    """The id of an existing key presented to a path no API view authenticated (an unrouted
-    404, say), so that request is in the key's usage log too. Costs nothing without a key."""
+    """The id of an existing key presented to a request no API view authenticated (refused over
+    plain HTTP or for its size, an unrouted 404), so it is in the key's usage log too. Costs
+    nothing without a key."""
     header = request.META.get("HTTP_AUTHORIZATION", "")
     if NAMESPACE not in header or getattr(request, SEEN_ATTR, False):
         return None
@@ -35,8 +36,11 @@ def _key_id_not_seen_by_drf(request) -> str | None:
 class ApiKeyUsageMiddleware:
     """After the response: one usage row per key request (4xx and rejected keys included).
 
+    It sits outside the HTTPS refusal and the body limit (settings.MIDDLEWARE), so requests
+    refused before any view ran are logged too: they are the exposure a key's owner must see.
     ApiKeyAuthentication marks the request with the key's id as soon as it has found the key,
-    before deciding; requests without a key pay one getattr and one substring test. The row is
+    before deciding, so a request DRF saw costs no second lookup; requests without a key pay one
+    getattr and one substring test. The row is
     written after the view's transaction has ended, so a failing view still leaves its evidence,
     and before the response leaves the worker. A failing write is logged, never turned into an
     error for a response that is already decided.

@@ -2,7 +2,8 @@
 
 Order (settings.MIDDLEWARE): Django's SecurityMiddleware first, so that its headers (nosniff,
 Referrer-Policy, HSTS on TLS) are on every response, refusals included; then request context
-and logging, the health probes, the HTTPS refusal and the body size limit, all before sessions,
+and logging, the health probes, the API-key usage log (apikeys/middleware.py, so the refusals
+below are in a key's log too), the HTTPS refusal and the body size limit, all before sessions,
 authentication, throttles or views.
 """
 

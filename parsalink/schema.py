@@ -65,6 +65,8 @@ def _errors_for(method: str, path: str, operation: dict) -> dict[int, str]:
         errors[404] = "No such object in the caller's workspace."
     if has_body:
         errors[413] = "Request body over 1 MiB."
+    # Any request line (path and query string) can be too long for the server to read.
+    errors[414] = "Request line (path and query string) over 4094 bytes."
     return errors
 
 

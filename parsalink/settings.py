@@ -6,6 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 
 from parsalink.env import env_bool, env_float, env_int, env_list, env_str
 from parsalink.logging import json_stdout_config
@@ -13,12 +14,32 @@ from parsalink.logging import json_stdout_config
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
+# Secrets shorter than this, or still holding .env.example's placeholder, are refused with debug
+# off: an HS256 signing key or an HMAC pepper that can be guessed lets anyone forge tokens.
+SECRET_MIN_LENGTH = 32
+SECRET_PLACEHOLDER = "change-me"
+
+
+def _refuse_weak_secret(name: str, value: str) -> None:
+    """Exits with one line naming the setting (never its value), for manage.py and gunicorn."""
+    if len(value) < SECRET_MIN_LENGTH or SECRET_PLACEHOLDER in value.lower():
+        sys.exit(
+            f"{name} must be at least {SECRET_MIN_LENGTH} characters and must not contain "
+            f"{SECRET_PLACEHOLDER!r} when DJANGO_DEBUG is off; refusing to start."
+        )
+
+
 SECRET_KEY = env_str("DJANGO_SECRET_KEY")
 if not SECRET_KEY:
     if not DEBUG:
         # One line and a non-zero exit, for manage.py and gunicorn alike (contract).
         sys.exit("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off; refusing to start.")
     SECRET_KEY = "insecure-development-only-key-never-used-with-debug-off"
+if not DEBUG:
+    _refuse_weak_secret("DJANGO_SECRET_KEY", SECRET_KEY)
+    for _name in ("JWT_SIGNING_KEY", "API_KEY_PEPPER"):
+        if env_str(_name):
+            _refuse_weak_secret(_name, env_str(_name))
 
 
 def _derived_secret(purpose: str) -> str:
@@ -40,6 +61,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "accounts",
     "activity",
     "apikeys",
@@ -47,16 +69,18 @@ INSTALLED_APPS = [
     "parsalink.core",
 ]
 
-# Order matters (parsalink/middleware.py): security headers on every response, refusals
-# included; then the request log, the probes (plain HTTP, any Host), the HTTPS refusal and the
-# body limit — all before sessions, authentication, throttles or any view.
+# Order matters (parsalink/middleware.py): security headers and the Content-Security-Policy on
+# every response, refusals included; then the request log, the probes (plain HTTP, any Host),
+# the key usage log (around every refusal below it), the HTTPS refusal and the body limit — all
+# before sessions, authentication, throttles or any view.
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "parsalink.middleware.RequestContextMiddleware",
     "parsalink.middleware.HealthCheckMiddleware",
+    "apikeys.middleware.ApiKeyUsageMiddleware",
     "parsalink.middleware.HttpsOnlyMiddleware",
     "parsalink.middleware.BodySizeLimitMiddleware",
-    "apikeys.middleware.ApiKeyUsageMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -73,7 +97,7 @@ AUTH_USER_MODEL = "accounts.User"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        "DIRS": [BASE_DIR / "parsalink" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -166,7 +190,8 @@ USE_I18N = False
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# Where collectstatic writes and WhiteNoise serves from (the Docker image collects at build time).
+STATIC_ROOT = env_str("STATIC_ROOT") or BASE_DIR / "staticfiles"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -205,6 +230,24 @@ CSRF_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_HTTPONLY = True
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 X_FRAME_OPTIONS = "DENY"
+# Every page from this origin alone (contract): no third-party script, style, font or frame, no
+# inline script, no plugin, no <base> rewrite, never framed. Sent on every response (an API
+# answer rendered by a browser gets it too). The API docs page widens it as Redoc needs
+# (parsalink/docs.py); the admin needs nothing more.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 # Tokens (contract: 1 hour access, 30 days refresh from login, no leeway, HS256 only).
 JWT_ACCESS_TOKEN_LIFETIME = env_int("JWT_ACCESS_TOKEN_LIFETIME", 3600, minimum=1)
@@ -261,6 +304,10 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api",
+    # Redoc and Swagger UI from drf-spectacular-sidecar's static files, not a CDN at @latest.
+    "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     # The preprocessing hook also imports parsalink.schema, which registers the JWT
     # authentication extension before any view is inspected.
     "PREPROCESSING_HOOKS": ["parsalink.schema.drop_benchmark_endpoints"],

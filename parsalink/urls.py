@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
+from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import SimpleRouter
 
 from accounts.admin_login import admin_login
@@ -12,6 +12,7 @@ from activity.api import ActivityViewSet
 from apikeys.api import ApiKeyViewSet
 from contacts.api import ContactViewSet
 from parsalink import health
+from parsalink.docs import api_docs_view
 
 router = SimpleRouter(trailing_slash=True)
 router.register("auth", AuthViewSet, basename="auth")
@@ -22,7 +23,7 @@ router.register("activity", ActivityViewSet, basename="activity")
 urlpatterns = [
     path("api/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularRedocView.as_view(url_name="schema"), name="docs"),
+    path("api/docs/", api_docs_view(), name="docs"),
     path("healthz", health.healthz),
     path("readyz", health.readyz),
     # Ahead of admin.site.urls: the admin's own login view, behind the login budgets.

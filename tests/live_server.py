@@ -89,7 +89,9 @@ class GunicornServer:
         self.env = {
             **os.environ,
             "DJANGO_DEBUG": "0",
-            "DJANGO_SECRET_KEY": os.environ.get("DJANGO_SECRET_KEY", "test-secret"),
+            "DJANGO_SECRET_KEY": os.environ.get(
+                "DJANGO_SECRET_KEY", "live-server-test-secret-not-for-production"
+            ),
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
             "DATABASE_URL": database_url or test_database_url(),
             "LOG_LEVEL": "WARNING",

@@ -99,7 +99,6 @@ def test_bad_input_is_one_line_on_stderr_and_a_nonzero_exit(args, env):
         env={
             **os.environ,
             "DATABASE_URL": live_server.test_database_url(),
-            "DJANGO_SECRET_KEY": "x",
             **env,
         },
         capture_output=True,

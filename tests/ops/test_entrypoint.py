@@ -44,7 +44,7 @@ def _env(database_url: str, **extra) -> dict[str, str]:
         "PATH": f"{venv_bin}:{os.environ.get('PATH', '')}",
         "DATABASE_URL": database_url,
         "DJANGO_DEBUG": "0",
-        "DJANGO_SECRET_KEY": "entrypoint-test-secret",
+        "DJANGO_SECRET_KEY": "entrypoint-test-secret-not-for-production",
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
         "LOG_LEVEL": "WARNING",
         **extra,

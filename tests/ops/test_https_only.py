@@ -91,3 +91,29 @@ def test_forwarded_proto_from_a_trusted_proxy_is_believed(credentials):
     assert refused.status_code == 403 and refused.json()["code"] == "https_required"
     assert accepted.status_code == 200, accepted.text
     assert other_header.status_code == 403
+
+
+def test_a_trusted_proxy_cannot_pass_on_script_name_or_path_info(credentials):
+    """gunicorn would strip a client-chosen SCRIPT_NAME from the path ("/x/admin/" → "/admin/"),
+    moving a request past the proxy's path rules; gunicorn.conf.py sets no forwarder_headers."""
+    proxied = {"X-Forwarded-Proto": "https"}
+    with GunicornServer(env={"FORWARDED_ALLOW_IPS": "127.0.0.1"}) as server:
+        moved = requests.get(
+            f"{server.url}/x/admin/login/",
+            headers={**proxied, "SCRIPT_NAME": "/x"},
+            allow_redirects=False,
+        )
+        mismatched = requests.get(
+            f"{server.url}/api/auth/me/",
+            headers={**proxied, "SCRIPT_NAME": "/elsewhere"},
+        )
+        path_info = requests.get(
+            f"{server.url}/api/no-such-page/",
+            headers={**proxied, "PATH_INFO": "/admin/login/"},
+            allow_redirects=False,
+        )
+        admin = requests.get(f"{server.url}/admin/login/", headers=proxied)
+    assert moved.status_code == 404, moved.text[:300]
+    assert mismatched.status_code == 401, mismatched.text[:300]
+    assert path_info.status_code == 404, path_info.text[:300]
+    assert admin.status_code == 200

@@ -90,7 +90,7 @@ def test_schema_documents_every_endpoint_both_bearer_schemes_and_errors(schema):
         operation = schema["paths"][path][method]
         if path not in PUBLIC:
             assert {"jwtAuth": []} in operation["security"], (method, path)
-        for status in ("401", "403", "429", "503"):
+        for status in ("401", "403", "414", "429", "503"):
             error = operation["responses"][status]["content"]["application/json"]["schema"]
             assert error == {"$ref": "#/components/schemas/Error"}, (method, path, status)
         if method in {"post", "put", "patch"}:
