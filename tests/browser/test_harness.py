@@ -15,17 +15,23 @@ def browser_context_args() -> dict:
     return {}  # no server: each test serves its page through the browser's own routing
 
 
-def serve(page, body: str, csp: str | None = None) -> None:
-    headers = {"Content-Type": "text/html", **({"Content-Security-Policy": csp} if csp else {})}
+def serve(page, body: str, headers: dict[str, str] | None = None) -> None:
+    headers = {"Content-Type": "text/html", **(headers or {})}
     page.route(f"{ORIGIN}/", lambda route: route.fulfill(body=body, headers=headers))
     page.goto(f"{ORIGIN}/")
 
 
-def test_the_watch_reports_errors_csp_violations_and_foreign_requests(page, context, watch):
+@pytest.mark.parametrize(
+    "header, disposition",
+    [("Content-Security-Policy", "enforce"), ("Content-Security-Policy-Report-Only", "report")],
+)
+def test_the_watch_reports_errors_csp_violations_and_foreign_requests(
+    page, context, watch, header, disposition
+):
     serve(
         page,
         '<img src="https://cdn.example.invalid/pixel.png"><script>window.ran = true</script>',
-        csp="script-src 'none'",
+        {header: "script-src 'none'"},
     )
     page.evaluate("console.error('boom')")
     with context.expect_event("weberror"):
@@ -35,15 +41,15 @@ def test_the_watch_reports_errors_csp_violations_and_foreign_requests(page, cont
         watch.assert_clean(page)
     assert any(error.startswith("boom") for error in watch.console_errors)
     assert any("kaboom" in error for error in watch.page_errors)
-    assert [(v["directive"], v["blockedURI"]) for v in watch.csp_violations] == [
-        ("script-src-elem", "inline")
+    assert [(v["directive"], v["blockedURI"], v["disposition"]) for v in watch.csp_violations] == [
+        ("script-src-elem", "inline", disposition)
     ]
     with pytest.raises(AssertionError, match=r"cdn\.example\.invalid"):
         watch.assert_same_origin(ORIGIN)
 
 
 def test_a_clean_page_passes_the_watch(page, watch):
-    serve(page, "<h1>Fine</h1>", csp="default-src 'self'")
+    serve(page, "<h1>Fine</h1>", {"Content-Security-Policy": "default-src 'self'"})
 
     watch.assert_clean(page)
     watch.assert_same_origin(ORIGIN)
