@@ -120,14 +120,22 @@ class PageWatch:
 
 
 def sign_in(page: Page, email: str, password: str, *, path: str = ADMIN_LOGIN) -> None:
-    """Sign in through the form at `path`, found by its labels; fails with the page's answer."""
+    """Sign in through the form at `path`, found by its labels; fails with the page's answer.
+
+    A redirect is a sign-in; any other answer to the form's POST is a refusal.
+    """
     page.goto(path)
     page.get_by_label(re.compile("email", re.IGNORECASE)).fill(email)
     page.get_by_label(re.compile("password", re.IGNORECASE)).fill(password)
-    with page.expect_navigation():
+    with page.expect_response(
+        lambda response: response.request.method == "POST" and urlsplit(response.url).path == path
+    ) as posted:
         page.get_by_role("button", name=re.compile(r"log in|sign in", re.IGNORECASE)).click()
-    if urlsplit(page.url).path == path:
-        raise AssertionError(f"sign-in refused: {page.locator('body').inner_text()[:500]}")
+    answer = posted.value
+    if not 300 <= answer.status < 400:
+        text = " ".join(re.sub(r"<[^>]*>", " ", answer.text()).split())
+        raise AssertionError(f"sign-in refused ({answer.status}): {text[:1000]}")
+    page.wait_for_url(lambda url: urlsplit(url).path != path)
 
 
 def _visible_text(page: Page) -> str:
