@@ -7,7 +7,11 @@ The browser is Debian's own `chromium` (`.ci/run` installs it), launched by Play
   (`securitypolicyviolation` events, report-only ones included) and request of a browser context,
   so a test can assert there were none and that every request stayed on the server's origin.
 - `sign_in`: the sign-in form of the admin (later `/login/`), found by its labels as a person would.
-- `screenshot`: a PNG under `docs/screenshots/`, with secret elements' text replaced first.
+- `screenshot`: a PNG under `docs/screenshots/`, with secret elements' text replaced first:
+
+      screenshot(page, "api-key-created", redact=("#new-api-key",), secrets=(key.plain,))
+
+CHROMIUM in the environment names another chromium binary (default: Debian's /usr/bin/chromium).
 """
 
 import os
