@@ -15,6 +15,7 @@ empty) and the browser tests run after every other test, so that no other test r
 """
 
 import os
+import secrets
 import subprocess
 import sys
 from contextlib import ExitStack
@@ -72,7 +73,7 @@ def browser():
 @pytest.fixture(scope="session")
 def static_files() -> None:
     """Static files collected as the image collects them: with DEBUG off, only those are served."""
-    env = {**os.environ, "DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": "collectstatic-only"}
+    env = {**os.environ, "DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": secrets.token_urlsafe(40)}
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--no-input", "--clear", "-v", "0"],
         cwd=ROOT,
