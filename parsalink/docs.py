@@ -1,23 +1,20 @@
-"""The API reference page (/api/docs/): Redoc served from this origin, under its own CSP.
+"""The API reference page (/api/docs/): Swagger UI served from this origin, under the site's CSP.
 
-Redoc's bundle comes from drf-spectacular-sidecar through staticfiles (WhiteNoise), never from a
-CDN. The site-wide policy (settings.CONTENT_SECURITY_POLICY) is widened here only as far as Redoc
-needs: its styled-components insert <style> elements, and its search index runs in a Worker
-built from a blob: URL.
+Swagger UI's bundle comes from drf-spectacular-sidecar through staticfiles (WhiteNoise), never
+from a CDN. drf-spectacular's split view serves the page's start-up script as a second same-origin
+request (`?script`), so the page needs no inline script and the site-wide policy
+(settings.CONTENT_SECURITY_POLICY) applies unchanged. Redoc was not kept: its sidebar always loads
+its logo from a third-party CDN.
 """
 
-from csp.constants import UNSAFE_INLINE
-from csp.decorators import csp_update
-from drf_spectacular.views import SpectacularRedocView
-
-REDOC_POLICY = {"style-src": [UNSAFE_INLINE], "worker-src": ["blob:"]}
+from drf_spectacular.views import SpectacularSwaggerSplitView
 
 
-class ApiDocsView(SpectacularRedocView):
-    """Redoc without third-party fonts (parsalink/templates/parsalink/redoc.html)."""
+class ApiDocsView(SpectacularSwaggerSplitView):
+    """Swagger UI without the inline <style> of its template (templates/parsalink/docs.html)."""
 
-    template_name = "parsalink/redoc.html"
+    template_name = "parsalink/docs.html"
 
 
 def api_docs_view():
-    return csp_update(REDOC_POLICY)(ApiDocsView.as_view(url_name="schema"))
+    return ApiDocsView.as_view(url_name="schema")

@@ -232,8 +232,8 @@ CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 X_FRAME_OPTIONS = "DENY"
 # Every page from this origin alone (contract): no third-party script, style, font or frame, no
 # inline script, no plugin, no <base> rewrite, never framed. Sent on every response (an API
-# answer rendered by a browser gets it too). The API docs page widens it as Redoc needs
-# (parsalink/docs.py); the admin needs nothing more.
+# answer rendered by a browser gets it too). The API docs (parsalink/docs.py) and the admin need
+# nothing more.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
@@ -304,8 +304,7 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api",
-    # Redoc and Swagger UI from drf-spectacular-sidecar's static files, not a CDN at @latest.
-    "REDOC_DIST": "SIDECAR",
+    # Swagger UI from drf-spectacular-sidecar's static files, not a CDN at @latest.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     # The preprocessing hook also imports parsalink.schema, which registers the JWT

@@ -54,12 +54,21 @@ def test_every_page_carries_a_same_origin_policy(api_client, path):
 
 
 @pytest.mark.django_db
-def test_only_the_docs_page_admits_redocs_styles_and_worker(api_client):
+def test_the_docs_page_needs_no_inline_script_or_style(api_client):
     docs = directives(api_client.get("/api/docs/")["Content-Security-Policy"])
     admin = directives(api_client.get("/admin/login/")["Content-Security-Policy"])
-    assert docs["style-src"] == ["'self'", "'unsafe-inline'"]
-    assert docs["worker-src"] == ["blob:"]
-    assert admin["style-src"] == ["'self'"] and "worker-src" not in admin
+    assert docs == admin
+    assert docs["script-src"] == ["'self'"] and docs["style-src"] == ["'self'"]
+    html = api_client.get("/api/docs/").content.decode()
+    assert "<script>" not in html and "<style" not in html
+
+
+@pytest.mark.django_db
+def test_the_docs_start_up_script_is_a_same_origin_script(api_client):
+    response = api_client.get("/api/docs/?script=")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/javascript")
+    assert "SwaggerUIBundle" in response.content.decode()
 
 
 @pytest.mark.django_db
@@ -106,8 +115,8 @@ def test_docs_and_admin_assets_are_served_by_whitenoise_with_debug_off(collected
     for path, page in pages.items():
         assert page.status_code == 200, path
         assert "Content-Security-Policy" in page.headers, path
-    redoc = "/static/drf_spectacular_sidecar/redoc/bundles/redoc.standalone.js"
-    assert redoc in assets
+    bundle = "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js"
+    assert bundle in assets
     assert any(url.startswith("/static/admin/css/") for url in assets)
     for url, asset in assets.items():
         assert asset.status_code == 200, url
@@ -118,5 +127,5 @@ def test_docs_and_admin_assets_are_served_by_whitenoise_with_debug_off(collected
             "image/svg+xml",
             "image/png",
         }, (url, asset.headers["Content-Type"])
-    assert len(assets[redoc].content) > 500_000  # the real bundle, not an error page
+    assert len(assets[bundle].content) > 500_000  # the real bundle, not an error page
     assert schema.status_code == 200 and b"openapi" in schema.content
