@@ -39,6 +39,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=1, help="wrk threads")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument("--log-level", default="INFO", help="server LOG_LEVEL (production: INFO)")
+    parser.add_argument(
+        "--cache",
+        choices=["auto", "redis", "database"],
+        default="auto",
+        help="the throttles' shared cache: Redis if one answers (auto), or forced",
+    )
     parser.add_argument("--no-peers", dest="peers", action="store_false")
     parser.add_argument("--no-starvation", dest="starvation", action="store_false")
     parser.add_argument("--scale", action="store_true", help="1k vs 1M contacts, 10M usage rows")

@@ -29,7 +29,7 @@ class Run:
 
     def setup(self) -> None:
         RESULTS.mkdir(exist_ok=True)
-        self.redis = servers.redis_url()
+        self.redis = servers.cache_redis(self.args.cache)
         servers.flush_redis(self.redis)
         log(f"== databases {DB_MAIN}, {DB_PEER} (recreated); cache: {self.redis or 'database'}")
         servers.recreate_database(DB_MAIN)

@@ -65,6 +65,17 @@ def redis_url() -> str | None:
     return None
 
 
+def cache_redis(choice: str) -> str | None:
+    """The Redis the servers share as their cache, or None for Django's database cache (what a
+    deployment following the contract's defaults gets): "auto" takes Redis when one answers."""
+    if choice == "database":
+        return None
+    url = redis_url()
+    if choice == "redis" and not url:
+        sys.exit("--cache redis: no Redis answers (BENCH_REDIS_URL or 127.0.0.1:6379)")
+    return url
+
+
 def flush_redis(url: str | None) -> None:
     """Empty the bench's own Redis database (throttle histories of a previous run)."""
     if not url:
