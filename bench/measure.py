@@ -11,10 +11,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench import wrk as wrk_output
 from bench.scenarios import SCALE, BoundScenario, ScaleCase, find
 from bench.servers import CLK_TCK, RESULTS, BenchServer, log, mint_refresh_tokens
-from bench.wrk import Wrk
+from bench.wrk import Wrk, parse
 
 
 @dataclass
@@ -121,7 +120,7 @@ class Measurer:
         time.sleep(1)
         loaded = self.run(jwt, duration=duration)
         out, _ = hammer.communicate()
-        login_raw = wrk_output.parse(out)
+        login_raw = parse(out)
         result = {
             "server": server_name,
             "round": round_no,

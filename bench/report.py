@@ -157,30 +157,21 @@ def render_scale(scale: dict) -> str:
 
 @dataclass(frozen=True)
 class Check:
-    """One goal: what is compared, its value per round (empty: not measured), the bound."""
+    """One row of the goals table; `met` is None when it was not measured in this run."""
 
     name: str
-    values: tuple[float, ...]
-    bound: float
-    at_most: bool = False  # lower is better
-    shown: str = ""  # the value as printed, when it is not a list of ratios
-    goal_shown: str = ""
+    value: str
+    goal: str
+    met: bool | None
 
-    @property
-    def goal(self) -> str:
-        return self.goal_shown or f"{'≤' if self.at_most else '≥'} {self.bound:.2f}"
 
-    @property
-    def met(self) -> bool | None:
-        if not self.values:
-            return None
-        if self.at_most:
-            return all(v <= self.bound for v in self.values)
-        return all(v >= self.bound for v in self.values)
-
-    @property
-    def value(self) -> str:
-        return self.shown or (_fmt_ratio(list(self.values)) if self.values else "not measured")
+def bounded(name: str, values: list[float], bound: float, *, at_most: bool = False) -> Check:
+    """A figure per round against a bound: met when every round meets it."""
+    goal = f"{'≤' if at_most else '≥'} {bound:.2f}"
+    if not values:
+        return Check(name, "not measured", goal, None)
+    met = all(v <= bound for v in values) if at_most else all(v >= bound for v in values)
+    return Check(name, _fmt_ratio(values), goal, met)
 
 
 def checks(report: dict) -> list[Check]:
@@ -188,19 +179,15 @@ def checks(report: dict) -> list[Check]:
     rows = _by_scenario(report)
     label = {sc.key: sc.label for sc in OURS + PEERS}
     out = [
-        Check(
-            f"{sc.label} ÷ {label[g.against]}",
-            tuple(_rps_ratio(rows, sc.key, g.against)),
-            g.at_least,
-        )
+        bounded(f"{sc.label} ÷ {label[g.against]}", _rps_ratio(rows, sc.key, g.against), g.at_least)
         for sc in OURS
         for g in sc.goals
     ]
     starvation = report.get("starvation", [])
     out.append(
-        Check(
+        bounded(
             "login starvation: JWT list p99 with logins hammering ÷ alone",
-            tuple(x["ratio"] for x in starvation if x["server"] == "ours"),
+            [x["ratio"] for x in starvation if x["server"] == "ours"],
             STARVATION_P99_AT_MOST,
             at_most=True,
         )
@@ -209,22 +196,15 @@ def checks(report: dict) -> list[Check]:
     if refusals:
         total = sum(n for r in refusals for n in r.values())
         bad = sum(n for r in refusals for k, n in r.items() if k != STARVATION_REFUSAL)
-        out.append(
-            Check(
-                f"starvation: refused logins that are {STARVATION_REFUSAL} + Retry-After",
-                (1.0 if bad == 0 else 0.0,),
-                1.0,
-                shown=f"{total - bad} of {total}",
-                goal_shown="all",
-            )
-        )
+        name = f"starvation: refused logins that are {STARVATION_REFUSAL} + Retry-After"
+        out.append(Check(name, f"{total - bad} of {total}", "all", bad == 0))
     sc = report.get("scale") or {}
-    list_ratio = ()
+    list_ratio = []
     if "list_1k" in sc and "list_1m" in sc:
         pairs = zip(sc["list_1m"]["p50_ms"], sc["list_1k"]["p50_ms"], strict=True)
-        list_ratio = tuple(m / k for m, k in pairs)
+        list_ratio = [m / k for m, k in pairs]
     out.append(
-        Check(
+        bounded(
             "scale: list p50 at 1M contacts ÷ at 1k",
             list_ratio,
             SCALE_LIST_1M_OVER_1K_AT_MOST,
@@ -232,9 +212,9 @@ def checks(report: dict) -> list[Check]:
         )
     )
     out.append(
-        Check(
+        bounded(
             "scale: key activity p50 at 10M usage rows, ms",
-            tuple(sc.get("activity_10m", {}).get("p50_ms", ())),
+            sc.get("activity_10m", {}).get("p50_ms", []),
             SCALE_ACTIVITY_10M_P50_MS_AT_MOST,
             at_most=True,
         )
@@ -245,7 +225,6 @@ def checks(report: dict) -> list[Check]:
 def render_goals(report: dict) -> str:
     lines = ["| check | value (per round) | goal | met (every round) |", "|---|---|---|---|"]
     for check in checks(report):
-        met = check.met
-        mark = "—" if met is None else ("yes" if met else "**no**")
+        mark = "—" if check.met is None else ("yes" if check.met else "**no**")
         lines.append(f"| {check.name} | {check.value} | {check.goal} | {mark} |")
     return "\n".join(lines)

@@ -159,7 +159,7 @@ class BenchServer(GunicornServer):
             workers=workers,
             env=env,
             extra_args=extra,
-            database_url=env.get("DATABASE_URL") or f"{PG_URL}/{database}",
+            database_url=f"{PG_URL}/{database}",
             app="peer.wsgi" if peer else "parsalink.wsgi",
             cwd=PEERS if peer else ROOT,
             log_file=RESULTS / f"server-{name}.log",
