@@ -47,10 +47,10 @@ $(VENV)/.installed-bench: pyproject.toml | $(VENV)/.installed
 	touch $@
 
 bench: $(VENV)/.installed-bench
-	$(BIN)/python bench/run.py $(BENCH_ARGS)
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 bench-smoke: $(VENV)/.installed-bench
-	$(BIN)/python bench/run.py --smoke
+	$(BIN)/python -m bench --smoke
 
 # The CI fuzzing alone (a few minutes): every operation, as a JWT and as an API key.
 fuzz: install

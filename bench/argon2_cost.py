@@ -1,6 +1,6 @@
 """CPU and wall time of one password hash: ParsaLink's Argon2id parameters vs Django's defaults.
 
-    python bench/argon2_cost.py [--n 10]      # prints one JSON line (bench/run.py calls it)
+    python bench/argon2_cost.py [--n 10]      # prints one JSON line (the bench calls it)
 
 CPU time is the process's (every thread's) time, so Django's parallelism=8 lanes are all counted.
 """

@@ -2,7 +2,7 @@
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/parsalink_bench python bench/micro.py
 
-Needs the data `bench/run.py` seeds (bench/results/seed.json). Prints µs of CPU and of wall time
+Needs the data `make bench` seeds (bench/results/seed.json). Prints µs of CPU and of wall time
 per call; wall minus CPU is mostly waiting for PostgreSQL or Redis.
 """
 

@@ -1,4 +1,4 @@
-"""Bench data for ParsaLink, made with the project's own services (run by bench/run.py).
+"""Bench data for ParsaLink, made with the project's own services (run by bench/runner.py).
 
     python bench/seed.py base  --out FILE            # workspace, user, API key, 10 contacts, tokens
     python bench/seed.py mint  --n N --out FILE      # N fresh refresh tokens of 32 users
@@ -168,7 +168,7 @@ def scale(out: Path) -> None:
     info = _cached_scale_info()
     if info is None:
         if User.objects.exists():
-            # A partial or outdated seed: bench/run.py recreates the database and calls again.
+            # A partial or outdated seed: bench/runner.py recreates the database and calls again.
             sys.exit(3)
         print("seeding parsalink_bench_scale (once; cached afterwards)", file=sys.stderr)
         with connection.cursor() as cursor:

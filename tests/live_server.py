@@ -72,6 +72,9 @@ def make_certificate(directory: Path) -> tuple[str, str]:
 
 
 class GunicornServer:
+    """gunicorn on a free port; `app`, `cwd` and `log_file` let the bench start the stock peers
+    with the same runner and keep a long run's request log out of memory."""
+
     def __init__(
         self,
         *,
@@ -81,8 +84,14 @@ class GunicornServer:
         keyfile: str | None = None,
         extra_args: list[str] | None = None,
         database_url: str | None = None,
+        app: str = "parsalink.wsgi",
+        cwd: Path = ROOT,
+        log_file: Path | None = None,
+        stop_timeout: float = 15,
     ) -> None:
         self.port = free_port()
+        self.app, self.cwd, self.log_file = app, cwd, log_file
+        self.stop_timeout = stop_timeout
         self.workers = workers
         self.certfile, self.keyfile = certfile, keyfile
         self.extra_args = extra_args or []
@@ -107,7 +116,7 @@ class GunicornServer:
             sys.executable,
             "-m",
             "gunicorn",
-            "parsalink.wsgi",
+            self.app,
             "--bind",
             f"127.0.0.1:{self.port}",
             "--workers",
@@ -116,16 +125,21 @@ class GunicornServer:
         ]
         if self.certfile:
             cmd += ["--certfile", self.certfile, "--keyfile", self.keyfile]
+        output = self.log_file.open("w") if self.log_file else subprocess.PIPE
         self.process = subprocess.Popen(
-            cmd, cwd=ROOT, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+            cmd, cwd=self.cwd, env=self.env, stdout=output, stderr=subprocess.STDOUT
         )
         # Drain the pipe continuously: a full 64 KiB pipe would block every worker mid-request.
         self._drain = threading.Thread(target=self._read_output, daemon=True)
-        self._drain.start()
+        if self.log_file:
+            output.close()  # the child holds its own copy
+        else:
+            self._drain.start()
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                self._drain.join(timeout=5)
+                if not self.log_file:
+                    self._drain.join(timeout=5)
                 raise RuntimeError(f"gunicorn exited with {self.process.returncode}:\n{self.text}")
             try:
                 requests.get(f"{self.url}/healthz", timeout=1, verify=False)
@@ -142,6 +156,8 @@ class GunicornServer:
     @property
     def text(self) -> str:
         """Everything gunicorn and the app printed so far (stdout and stderr)."""
+        if self.log_file:
+            return self.log_file.read_text(errors="replace")
         return "\n".join(self.lines)
 
     def stop(self) -> list[str]:
@@ -149,10 +165,12 @@ class GunicornServer:
         if self.process and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
-                self.process.wait(timeout=15)
+                self.process.wait(timeout=self.stop_timeout)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        if self.log_file:
+            return self.text.splitlines()
         if self.process:
             self._drain.join(timeout=10)
             self.process.stdout.close()

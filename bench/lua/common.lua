@@ -1,5 +1,5 @@
 -- Shared by every bench script: the headers each request carries and the JSON line that
--- bench/run.py parses. TLS is terminated "by a proxy": gunicorn trusts X-Forwarded-Proto from
+-- bench/wrk.py parses. TLS is terminated "by a proxy": gunicorn trusts X-Forwarded-Proto from
 -- 127.0.0.1 (FORWARDED_ALLOW_IPS), so production settings serve it with no TLS handshake in the
 -- timing (README "Performance").
 local M = {}

@@ -1,7 +1,7 @@
 -- POST {"refresh": <token>} walking a pool of pre-minted refresh tokens (BENCH_TOKENS, one per
--- line, minted by bench/run.py right before this run): refresh tokens are single-use, so every
+-- line, minted by bench/measure.py right before this run): refresh tokens are single-use, so every
 -- request presents a fresh one. Thread i of n takes lines i, i+n, ...; a thread that runs out
--- wraps around, which is reuse (401 and a revoked family), so run.py mints a generous pool and
+-- wraps around, which is reuse (401 and a revoked family), so the bench mints a generous pool and
 -- reports any non-2xx.
 package.path = os.getenv("BENCH_LUA_DIR") .. "/?.lua;" .. package.path
 local common = require("common")

@@ -1,0 +1,230 @@
+"""The report: one table of every scenario, the starvation and scale tables, and the goals as a
+table (value per round, goal, met or not).
+
+Every figure is per round; a ratio compares two scenarios measured back to back in the same
+round, since absolute req/s on a shared machine swing between runs.
+"""
+
+import os
+import platform
+import statistics
+from dataclasses import dataclass
+from pathlib import Path
+
+import django
+
+from bench.scenarios import (
+    OURS,
+    PEERS,
+    SCALE_ACTIVITY_10M_P50_MS_AT_MOST,
+    SCALE_LIST_1M_OVER_1K_AT_MOST,
+    STARVATION_P99_AT_MOST,
+    STARVATION_REFUSAL,
+)
+from bench.servers import admin_connection
+
+
+def machine() -> dict:
+    """What the figures were measured on, printed above the tables."""
+    model = "unknown"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            model = line.split(":", 1)[1].strip()
+            break
+    with admin_connection() as conn:
+        pg = conn.execute("SHOW server_version").fetchone()[0]
+        sync = conn.execute("SHOW synchronous_commit").fetchone()[0]
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": model,
+        "postgresql": pg,
+        "synchronous_commit": sync,
+        "python": platform.python_version(),
+        "django": django.get_version(),
+        "kernel": platform.release(),
+    }
+
+
+def _fmt_ratio(values: list[float]) -> str:
+    return " / ".join(f"{v:.2f}" for v in values)
+
+
+def _by_scenario(report: dict) -> dict[str, list[dict]]:
+    rows: dict[str, list[dict]] = {}
+    for r in report["results"]:
+        rows.setdefault(r["scenario"], []).append(r)
+    return rows
+
+
+def _rps_ratio(rows: dict[str, list[dict]], key: str, base: str) -> list[float]:
+    """`key`'s req/s ÷ `base`'s, per round both ran in."""
+    base_rps = {r["round"]: r["rps"] for r in rows.get(base, [])}
+    return [r["rps"] / base_rps[r["round"]] for r in rows.get(key, []) if r["round"] in base_rps]
+
+
+def render(report: dict) -> str:
+    out = [render_scenarios(report)]
+    if report.get("starvation"):
+        out.append("\n" + render_starvation(report["starvation"]))
+    if report.get("scale"):
+        out.append("\n" + render_scale(report["scale"]))
+    if report.get("argon2"):
+        a = report["argon2"]
+        out.append(
+            f"\nArgon2id per hash: ParsaLink ({a['parsalink']['params']}) "
+            f"{a['parsalink']['cpu_ms']} ms CPU; Django default ({a['django_default']['params']}) "
+            f"{a['django_default']['cpu_ms']} ms CPU."
+        )
+    out.append("\n" + render_goals(report))
+    return "\n".join(out)
+
+
+def render_scenarios(report: dict) -> str:
+    """One row per scenario: its figures, and its req/s against the no-auth list (ours, or the
+    variant's own) and against its stock peer, per round."""
+    rows = _by_scenario(report)
+    labels, peers = report["labels"], report["peers"]
+    lines = [
+        "| scenario | req/s (per round) | p50 ms | p99 ms | CPU ms/req | DB CPU ms/req "
+        "| x no-auth (per round) | x no-auth by CPU | x its peer (per round) | non-2xx |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for key, runs in rows.items():
+        rps = [r["rps"] for r in runs]
+        noauth = "v_noauth" if key.startswith("v_") else "noauth"
+        base_cpu = {r["round"]: r["cpu_ms"] + r["db_cpu_ms"] for r in rows.get(noauth, [])}
+        cpu_ratio = [
+            base_cpu[r["round"]] / (r["cpu_ms"] + r["db_cpu_ms"])
+            for r in runs
+            if r["round"] in base_cpu
+        ]
+        peer_key = peers.get(key)
+        peer_ratio = _fmt_ratio(_rps_ratio(rows, key, peer_key)) if peer_key in rows else ""
+        non2xx = sum(r["non2xx"] + r["socket_errors"] for r in runs)
+        statuses: dict[str, int] = {}
+        for r in runs:
+            for code, n in r["statuses"].items():
+                if not code.startswith("2"):
+                    statuses[code] = statuses.get(code, 0) + n
+        detail = (
+            f" ({', '.join(f'{c}: {n}' for c, n in sorted(statuses.items()))})" if statuses else ""
+        )
+        lines.append(
+            f"| {labels.get(key, key)} | {' / '.join(f'{v:.0f}' for v in rps)} "
+            f"| {statistics.mean(r['p50_ms'] for r in runs):.2f} "
+            f"| {statistics.mean(r['p99_ms'] for r in runs):.2f} "
+            f"| {statistics.mean(r['cpu_ms'] for r in runs):.2f} "
+            f"| {statistics.mean(r['db_cpu_ms'] for r in runs):.2f} "
+            f"| {_fmt_ratio(_rps_ratio(rows, key, noauth))} | {_fmt_ratio(cpu_ratio)} "
+            f"| {peer_ratio} | {non2xx}{detail} |"
+        )
+    return "\n".join(lines)
+
+
+def render_starvation(starvation: list[dict]) -> str:
+    lines = [
+        "| login starvation (JWT list, 8 connections) | list p99 alone ms | list p99 with 8 "
+        "clients hammering login ms | ratio | list req/s alone → with | login answers |",
+        "|---|---|---|---|---|---|",
+    ]
+    for x in starvation:
+        answers = ", ".join(f"{c}: {n}" for c, n in sorted(x["login_statuses"].items()))
+        refused = x.get("login_refusals", {})
+        if refused:
+            answers += "; refused " + ", ".join(f"{k}: {n}" for k, n in sorted(refused.items()))
+        lines.append(
+            f"| {'variant ' if x['server'] == 'variant' else ''}round {x['round']} "
+            f"| {x['alone_p99_ms']:.2f} | {x['loaded_p99_ms']:.2f} | {x['ratio']:.2f}x "
+            f"| {x['alone_rps']:.0f} → {x['loaded_rps']:.0f} "
+            f"| {answers} ({x.get('login_ok_rps', 0):.0f} logins/s) |"
+        )
+    return "\n".join(lines)
+
+
+def render_scale(scale: dict) -> str:
+    lines = ["| scale (1 connection) | p50 ms (per round) | p99 ms (per round) |", "|---|---|---|"]
+    for key in ("list_1k", "list_1m", "list_1m_page2", "activity_10m"):
+        if key in scale:
+            e = scale[key]
+            lines.append(
+                f"| {e['label']} | {_fmt_ratio(e['p50_ms'])} | {_fmt_ratio(e['p99_ms'])} |"
+            )
+    return "\n".join(lines)
+
+
+# --- goals --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Check:
+    """One row of the goals table; `met` is None when it was not measured in this run."""
+
+    name: str
+    value: str
+    goal: str
+    met: bool | None
+
+
+def bounded(name: str, values: list[float], bound: float, *, at_most: bool = False) -> Check:
+    """A figure per round against a bound: met when every round meets it."""
+    goal = f"{'≤' if at_most else '≥'} {bound:.2f}"
+    if not values:
+        return Check(name, "not measured", goal, None)
+    met = all(v <= bound for v in values) if at_most else all(v >= bound for v in values)
+    return Check(name, _fmt_ratio(values), goal, met)
+
+
+def checks(report: dict) -> list[Check]:
+    """Every goal of bench/scenarios.py, in the order of the scenarios."""
+    rows = _by_scenario(report)
+    label = {sc.key: sc.label for sc in OURS + PEERS}
+    out = [
+        bounded(f"{sc.label} ÷ {label[g.against]}", _rps_ratio(rows, sc.key, g.against), g.at_least)
+        for sc in OURS
+        for g in sc.goals
+    ]
+    starvation = report.get("starvation", [])
+    out.append(
+        bounded(
+            "login starvation: JWT list p99 with logins hammering ÷ alone",
+            [x["ratio"] for x in starvation if x["server"] == "ours"],
+            STARVATION_P99_AT_MOST,
+            at_most=True,
+        )
+    )
+    refusals = [x.get("login_refusals", {}) for x in starvation]
+    if refusals:
+        total = sum(n for r in refusals for n in r.values())
+        bad = sum(n for r in refusals for k, n in r.items() if k != STARVATION_REFUSAL)
+        name = f"starvation: refused logins that are {STARVATION_REFUSAL} + Retry-After"
+        out.append(Check(name, f"{total - bad} of {total}", "all", bad == 0))
+    sc = report.get("scale") or {}
+    list_ratio = []
+    if "list_1k" in sc and "list_1m" in sc:
+        pairs = zip(sc["list_1m"]["p50_ms"], sc["list_1k"]["p50_ms"], strict=True)
+        list_ratio = [m / k for m, k in pairs]
+    out.append(
+        bounded(
+            "scale: list p50 at 1M contacts ÷ at 1k",
+            list_ratio,
+            SCALE_LIST_1M_OVER_1K_AT_MOST,
+            at_most=True,
+        )
+    )
+    out.append(
+        bounded(
+            "scale: key activity p50 at 10M usage rows, ms",
+            sc.get("activity_10m", {}).get("p50_ms", []),
+            SCALE_ACTIVITY_10M_P50_MS_AT_MOST,
+            at_most=True,
+        )
+    )
+    return out
+
+
+def render_goals(report: dict) -> str:
+    lines = ["| check | value (per round) | goal | met (every round) |", "|---|---|---|---|"]
+    for check in checks(report):
+        mark = "—" if check.met is None else ("yes" if check.met else "**no**")
+        lines.append(f"| {check.name} | {check.value} | {check.goal} | {mark} |")
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""The benchmarks own logic: its plan, its goals table, its servers logs."""
