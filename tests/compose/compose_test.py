@@ -190,7 +190,10 @@ class Engine:
         missing = [name for name in ENGINE_PACKAGES if name not in have]
         if missing:
             log(f"apt-get download {' '.join(missing)}")
-            run(["apt-get", "download", "-q", *missing], cwd=folder, timeout=600)
+            got = run(["apt-get", "download", "-q", *missing], cwd=folder, check=False, timeout=600)
+            if got.returncode != 0:  # a fresh machine has no package lists yet
+                run(["apt-get", "update", "-qq"], timeout=600)
+                run(["apt-get", "download", "-q", *missing], cwd=folder, timeout=600)
         return folder
 
     def _iptables_save(self) -> dict[str, list[str]]:
