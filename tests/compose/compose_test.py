@@ -1183,7 +1183,7 @@ def main(argv: list[str]) -> int:
         for name, value in checks.measurements.items():
             log(f"measured {name}: {value}")
     except KeyboardInterrupt as exc:
-        results.append(("run", False, f"interrupted ({exc})", 0.0))
+        results.append(("run", False, f"interrupted ({exc or 'SIGINT'})", 0.0))
         log("interrupted: tearing down")
     except Exception as exc:  # setup failed: report it as one failed check, then tear down
         results.append(("setup", False, f"{type(exc).__name__}: {exc}", 0.0))
