@@ -1,5 +1,7 @@
 """`make compose-test`: the compose stack built and run for real, checked through Caddy over HTTPS.
 
+(Not a pytest module, so that the suite does not collect it: it needs root and ~7 minutes.)
+
 Starts a private Docker engine from Debian's packages when none answers (or uses the one that
 does), builds stand-ins for the base images when the real ones cannot be pulled, builds the
 project image, brings the stack up with random secrets, runs every check of README "Operations"
@@ -7,7 +9,7 @@ against it, and tears down everything it started, also on failure or Ctrl-C. Sta
 only, so that CI can run it before any virtualenv exists. Ends with `compose-test: N passed,
 M failed` and exits non-zero on any failure.
 
-    python3 tests/compose/compose_test.py [--keep-workdir] [--only CHECK ...]
+    python3 tests/compose/run_stack.py [--keep-workdir] [--only CHECK ...]
 
 Environment: COMPOSE_TEST_WORKDIR (parent of the work folder, default /var/tmp),
 COMPOSE_TEST_CACHE (a folder kept between runs for the downloaded packages and the debootstrap
