@@ -65,6 +65,6 @@ soak: install
 	$(BIN)/python -m tests.reliability.soak $(SOAK_ARGS)
 
 # The compose stack built and run for real, every README "Operations" promise checked through
-# Caddy over HTTPS (tests/compose/run_stack.py; root, ~7 min, needs no venv or engine).
+# Caddy over HTTPS (tests/compose/run_stack.py; root, 6-8 min, needs no venv or engine).
 compose-test:
 	$(PYTHON) tests/compose/run_stack.py $(COMPOSE_TEST_ARGS)
