@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/parsalink
 
-.PHONY: run test lint install bench bench-smoke fuzz fuzz-long soak clean
+.PHONY: run test lint install bench bench-smoke fuzz fuzz-long soak clean compose-test
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -63,3 +63,8 @@ fuzz-long: install
 
 soak: install
 	$(BIN)/python -m tests.reliability.soak $(SOAK_ARGS)
+
+# The compose stack built and run for real, every README "Operations" promise checked through
+# Caddy over HTTPS (tests/compose/run_stack.py; root, 6-8 min, needs no venv or engine).
+compose-test:
+	$(PYTHON) tests/compose/run_stack.py $(COMPOSE_TEST_ARGS)

@@ -1,6 +1,7 @@
 """docker/entrypoint.sh on this machine: waits for the DB, migrates exactly once when two
 replicas start at once, then execs the command (gunicorn by default)."""
 
+import json
 import os
 import subprocess
 import time
@@ -51,6 +52,17 @@ def _env(database_url: str, **extra) -> dict[str, str]:
     }
 
 
+def _messages(output: str) -> list[str]:
+    """The start-up steps print JSON log lines; the exec'd command prints what it prints."""
+    messages = []
+    for line in output.splitlines():
+        try:
+            messages.append(json.loads(line)["message"])
+        except (ValueError, KeyError, TypeError):
+            messages.append(line)
+    return messages
+
+
 def test_two_replicas_starting_at_once_migrate_exactly_once(empty_database):
     env = _env(empty_database)
     replicas = [
@@ -70,7 +82,7 @@ def test_two_replicas_starting_at_once_migrate_exactly_once(empty_database):
     applied_lines = Counter(
         line.split()[1].rstrip(".")
         for output in outputs
-        for line in output.splitlines()
+        for line in _messages(output)
         if line.strip().startswith("Applying ")
     )
     # Every migration applied once, by one replica or the other, never twice.
@@ -85,13 +97,33 @@ def test_two_replicas_starting_at_once_migrate_exactly_once(empty_database):
     assert shipped <= set(recorded) and set(recorded.values()) == {1}
 
 
+def test_start_up_steps_log_json_lines(empty_database):
+    result = subprocess.run(
+        [ENTRYPOINT, "true"],
+        env=_env(empty_database, LOG_LEVEL="INFO"),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
+    entries = [json.loads(line) for line in lines]
+    assert {entry["logger"] for entry in entries} == {"entrypoint.migrate"}
+    assert any(entry["message"].strip().startswith("Applying ") for entry in entries)
+
+
 def test_entrypoint_execs_gunicorn_which_serves_and_is_ready(empty_database):
     port = free_port()
+    # The image's user has no home directory: gunicorn must not need one.
+    env = _env(empty_database, PORT=str(port), BIND_HOST="127.0.0.1", GUNICORN_WORKERS="1")
+    env["HOME"] = "/proc/parsalink-no-home"
+    env.pop("XDG_RUNTIME_DIR", None)
     process = subprocess.Popen(
         [ENTRYPOINT],
-        env=_env(empty_database, PORT=str(port), BIND_HOST="127.0.0.1", GUNICORN_WORKERS="1"),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        env={**env, "LOG_LEVEL": "INFO"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         ready = None
@@ -107,7 +139,8 @@ def test_entrypoint_execs_gunicorn_which_serves_and_is_ready(empty_database):
         assert (ready.status_code, ready.json()) == (200, {"status": "ready"})
     finally:
         process.terminate()
-        process.wait(timeout=30)
+        output = process.communicate(timeout=30)[0]
+    assert "Control server error" not in output
 
 
 def test_it_stops_with_one_line_when_the_database_never_answers(db):
@@ -120,5 +153,5 @@ def test_it_stops_with_one_line_when_the_database_never_answers(db):
         timeout=60,
     )
     assert result.returncode != 0
-    lines = (result.stdout + result.stderr).strip().splitlines()
+    lines = _messages((result.stdout + result.stderr).strip())
     assert len(lines) == 1 and lines[0].startswith("database not reachable after 1 s"), lines
