@@ -229,6 +229,8 @@ SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_HTTPONLY = True
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
+# A form sent without its token gets a readable page (parsalink/core/pages.py), never debug text.
+CSRF_FAILURE_VIEW = "parsalink.core.pages.csrf_failure"
 X_FRAME_OPTIONS = "DENY"
 # Every page from this origin alone (contract): no third-party script, style, font or frame, no
 # inline script, no plugin, no <base> rewrite, never framed. Sent on every response (an API
