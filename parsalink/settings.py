@@ -255,6 +255,8 @@ CONTENT_SECURITY_POLICY = {
 JWT_ACCESS_TOKEN_LIFETIME = env_int("JWT_ACCESS_TOKEN_LIFETIME", 3600, minimum=1)
 JWT_REFRESH_TOKEN_LIFETIME = env_int("JWT_REFRESH_TOKEN_LIFETIME", 2592000, minimum=1)
 JWT_REFRESH_REUSE_GRACE = env_int("JWT_REFRESH_REUSE_GRACE", 0)
+# Seconds; a session not refreshed for that long is dead (0 = no idle timeout).
+JWT_SESSION_IDLE_TIMEOUT = env_int("JWT_SESSION_IDLE_TIMEOUT", 0)
 JWT_ISSUER = env_str("JWT_ISSUER", "parsalink")
 SIMPLE_JWT = {
     "ALGORITHM": "HS256",

@@ -9,7 +9,7 @@ from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import SimpleRouter
 
 from accounts.admin_login import admin_login
-from accounts.api import AuthViewSet
+from accounts.api import AuthViewSet, SessionViewSet
 from activity.api import ActivityViewSet
 from apikeys.api import ApiKeyViewSet
 from contacts.api import ContactViewSet
@@ -18,6 +18,7 @@ from parsalink.core import pages
 from parsalink.docs import api_docs_view
 
 router = SimpleRouter(trailing_slash=True)
+router.register("auth/sessions", SessionViewSet, basename="session")
 router.register("auth", AuthViewSet, basename="auth")
 router.register("api-keys", ApiKeyViewSet, basename="api-key")
 router.register("contacts", ContactViewSet, basename="contact")
