@@ -5,8 +5,6 @@ any hashing, like accounts/admin_login.py), follows the same capacity rule (no h
 → a 429 page) and records the same events, through the same login service.
 """
 
-from contextlib import suppress
-
 from django.contrib import messages
 from django.shortcuts import redirect
 from django.views.decorators.cache import never_cache
@@ -16,6 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.forms import LoginForm
 from accounts.hashing import HashingBusy
+from accounts.selectors import sessions_live
 from accounts.services import LoginFailed
 from accounts.throttles import login_email_budget, login_ip_budget
 from accounts.user_sessions import (
@@ -23,10 +22,10 @@ from accounts.user_sessions import (
     browser_login,
     session_end,
     sessions_end_others,
-    sessions_live,
 )
 from accounts.web import (
     LOGIN_PATH,
+    browser_logout,
     browser_session_clear,
     browser_session_start,
     page_actor,
@@ -111,9 +110,7 @@ def logout_page(request):
     person = signed_in(request)
     if person is not None:
         request.person = person
-        # Ended elsewhere a moment ago: signed out all the same.
-        with suppress(SessionNotFound):
-            session_end(user=person.user, session_id=person.session_id, actor=page_actor(request))
+        browser_logout(user=person.user, session_id=person.session_id, actor=page_actor(request))
     browser_session_clear(request)
     return redirect(LOGIN_PATH)
 

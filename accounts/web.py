@@ -10,13 +10,16 @@ from dataclasses import dataclass
 from functools import wraps
 
 from django.contrib.auth.views import redirect_to_login
+from django.db import transaction
 from django.shortcuts import render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 
 from accounts.models import User
-from accounts.user_sessions import session_live_user
+from accounts.selectors import session_live_user
+from accounts.user_sessions import session_terminate
 from activity.actor import Actor, client_ip
+from activity.services import activity_record
 
 SESSION_KEY = "parsalink_session_id"
 LOGIN_PATH = "/login/"
@@ -37,6 +40,13 @@ def browser_session_start(request, *, session) -> None:
 
 def browser_session_clear(request) -> None:
     request.session.flush()
+
+
+@transaction.atomic
+def browser_logout(*, user: User, session_id: str, actor: Actor) -> None:
+    """Sign-out ends the browser's session, recorded as the API's logout is (`auth.logout`)."""
+    if session_terminate(user_id=user.pk, session_id=session_id):
+        activity_record(actor=actor, action="auth.logout", target_type="user", target_id=user.pk)
 
 
 def signed_in(request) -> SignedIn | None:

@@ -3,7 +3,7 @@
 import pytest
 
 from accounts.hashing import HashingBusy
-from accounts.models import User
+from accounts.models import Session, User
 from accounts.web import SESSION_KEY
 from activity.models import ActivityEvent
 from tests.clients import jwt_client_for
@@ -172,3 +172,19 @@ def test_the_favicon_is_served(browser):
     response = browser.get("/favicon.ico")
     assert response.status_code == 200
     assert response["Content-Type"] == "image/x-icon"
+
+
+def test_logout_ends_the_session_and_records_a_logout(user):
+    browser = signed_in_client(user)
+    session_id = browser.session[SESSION_KEY]
+    browser.post("/logout/")
+    session = Session.objects.get(pk=session_id)
+    assert session.ended_at is not None and session.kind == Session.BROWSER
+    assert ActivityEvent.objects.filter(actor=user, action="auth.logout").count() == 1
+
+
+def test_a_signed_in_page_checks_its_session_with_one_query(user, django_assert_num_queries):
+    browser = signed_in_client(user)
+    # The Django session row, then the live-session check (which brings the person).
+    with django_assert_num_queries(2):
+        assert b"Signed in as" in browser.get("/").content
