@@ -6,6 +6,7 @@ deactivation, another session's "End") signs the browser out on its next request
 never look at an Authorization header: a Bearer credential opens no page.
 """
 
+import time
 from dataclasses import dataclass
 from functools import wraps
 
@@ -17,11 +18,15 @@ from django.views.decorators.cache import never_cache
 
 from accounts.models import User
 from accounts.selectors import session_live_user
-from accounts.user_sessions import session_terminate
+from accounts.user_sessions import session_terminate, session_touch
 from activity.actor import Actor, client_ip
 from activity.services import activity_record
 
 SESSION_KEY = "parsalink_session_id"
+# When this browser last marked its session used: pages mark it at most once a minute, so an
+# active person outlives JWT_SESSION_IDLE_TIMEOUT without a write on every page.
+TOUCHED_KEY = "parsalink_session_touched"
+TOUCH_INTERVAL_SECONDS = 60
 LOGIN_PATH = "/login/"
 
 
@@ -35,6 +40,7 @@ def browser_session_start(request, *, session) -> None:
     """Bind the browser to a new session; a fresh cookie id, so no fixation."""
     request.session.cycle_key()
     request.session[SESSION_KEY] = session.id
+    request.session[TOUCHED_KEY] = int(time.time())
     request.session.set_expiry(session.expires_at)
 
 
@@ -55,10 +61,22 @@ def signed_in(request) -> SignedIn | None:
     if not isinstance(session_id, str):
         return None
     user = session_live_user(session_id=session_id)
-    if user is None or user.is_system or not user.is_active:
+    if user is None or user.is_system or not user.is_active or not _touched(request, session_id):
         browser_session_clear(request)
         return None
     return SignedIn(user=user, session_id=session_id)
+
+
+def _touched(request, session_id: str) -> bool:
+    """Mark the session used if this browser has not for a minute; False if it just died."""
+    now = int(time.time())
+    last = request.session.get(TOUCHED_KEY)
+    if isinstance(last, int) and 0 <= now - last < TOUCH_INTERVAL_SECONDS:
+        return True
+    if not session_touch(session_id=session_id):
+        return False
+    request.session[TOUCHED_KEY] = now
+    return True
 
 
 def person_required(view):

@@ -13,7 +13,12 @@ _FAVICON = (Path(__file__).resolve().parent / "static" / "pages" / "favicon.ico"
 
 
 def error_page(request, status: int, title: str, message: str, *, headers=None) -> HttpResponse:
-    context = {"title": title, "message": message, "status": status}
+    context = {
+        "title": title,
+        "message": message,
+        "status": status,
+        "person": getattr(request, "person", None),
+    }
     response = render(request, "pages/error.html", context, status=status)
     for name, value in (headers or {}).items():
         response[name] = value

@@ -3,6 +3,7 @@
 import re
 
 import pytest
+import time_machine
 
 from accounts.web import SESSION_KEY
 from tests.clients import HttpsAPIClient
@@ -125,3 +126,15 @@ def test_the_session_forms_refuse_a_post_without_their_csrf_token(user, password
     assert browser.post("/settings/sessions/end-others/").status_code == 403
     assert browser.post(f"/settings/sessions/{current}/end/").status_code == 403
     assert browser.get(SESSIONS).status_code == 200
+
+
+def test_using_the_pages_keeps_a_browser_session_alive_under_the_idle_timeout(user, settings):
+    settings.JWT_SESSION_IDLE_TIMEOUT = 600
+    with time_machine.travel("2026-06-01 12:00:00Z", tick=False) as clock:
+        browser = signed_in_client(user)
+        clock.shift(400)
+        assert browser.get(SESSIONS).status_code == 200
+        clock.shift(400)  # 800 s after sign-in, 400 s after the last page
+        assert browser.get(SESSIONS).status_code == 200
+        clock.shift(601)
+        assert browser.get(SESSIONS).status_code == 302
