@@ -162,3 +162,24 @@ def test_a_form_without_its_csrf_token_gets_a_readable_page(page, tls_server, pe
     page.get_by_label("Name").fill("No token")
     page.get_by_role("button", name="Create API Key").click()
     expect(page.get_by_role("heading", name="This form has expired")).to_be_visible()
+
+
+def test_the_create_form_works_from_the_keyboard_with_a_visible_focus(
+    page, watch, tls_server, person, password
+):
+    sign_in(page, person.email, password, path="/login/")
+    page.goto("/settings/api-keys/")
+    page.keyboard.press("Tab")
+    skip = page.get_by_role("link", name="Skip to the content")
+    expect(skip).to_be_focused()
+    expect(skip).to_be_in_viewport()
+    page.get_by_label("Name").focus()
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline == "solid"
+    page.keyboard.type("Keyboard key")
+    page.keyboard.press("Tab")  # Expires
+    page.keyboard.press("Tab")  # Create API Key
+    expect(page.get_by_role("button", name="Create API Key")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("#new-api-key")).to_have_text(re.compile(r"^pk_live_"))
+    watch.assert_clean(page)
