@@ -1,4 +1,4 @@
-"""Browser pages of API keys: Settings → API Keys."""
+"""Browser pages of API keys: Settings → API Keys, and Settings → Activity (apikeys/views.py)."""
 
 from django.urls import path
 
@@ -13,4 +13,5 @@ urlpatterns = [
         name="page-api-key-revoke",
     ),
     path("settings/api-keys/<str:key_id>/roll/", views.api_key_roll_page, name="page-api-key-roll"),
+    path("settings/activity/", views.activity_page, name="page-activity"),
 ]

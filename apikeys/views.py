@@ -1,4 +1,6 @@
-"""Settings → API Keys: the workspace's keys, create (shown once), roll, revoke, usage log.
+"""Settings → API Keys (the keys, create shown once, roll, revoke, usage log) and Settings →
+Activity (the workspace's log filtered by action and key: here, because its key filter reads the
+keys and imports flow from apikeys down to accounts and activity, never up).
 
 Every write goes through apikeys.services with the signed-in person as the actor, so the
 activity events are the API's. The full key exists only in the one response that creates it
@@ -11,10 +13,13 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from accounts.web import page_actor, person_required, render_page
+from activity.forms import ActivityFilterForm
+from activity.selectors import activity_list
 from apikeys import selectors, services
 from apikeys.forms import ApiKeyCreateForm, ApiKeyRollForm
 from parsalink.core.keyset import keyset_page
 from parsalink.core.pages import page_not_found
+from parsalink.ids import is_valid_id
 
 
 def _key_or_none(request, key_id: str):
@@ -115,3 +120,25 @@ def api_key_roll_page(request, key_id: str):
     context = {"title": f"Roll {api_key.name}", "section": "api-keys", "api_key": api_key}
     status = 400 if form.is_bound else 200
     return render_page(request, "apikeys/roll.html", {**context, "form": form}, status=status)
+
+
+@person_required
+@require_http_methods(["GET", "HEAD"])
+def activity_page(request):
+    workspace_id = request.person.user.workspace_id
+    keys = list(selectors.api_key_list(workspace_id=workspace_id).order_by("-id"))
+    form = ActivityFilterForm(request.GET, api_keys=keys)
+    context = {"title": "Activity", "section": "activity", "form": form, "page": None}
+    if not form.is_valid():
+        return render_page(request, "activity/list.html", context, status=400)
+    before = request.GET.get("before") or ""
+    page = keyset_page(
+        activity_list(workspace_id=workspace_id, **form.selector_arguments()).select_related(
+            "actor"
+        ),
+        before=before if is_valid_id(before, "evt") else None,
+    )
+    filters = request.GET.copy()
+    filters.pop("before", None)
+    context.update(page=page, filters=filters.urlencode())
+    return render_page(request, "activity/list.html", context)

@@ -37,7 +37,6 @@ urlpatterns = [
     path("settings/", RedirectView.as_view(pattern_name="page-api-keys")),
     path("", include("accounts.urls_pages")),
     path("", include("apikeys.urls_pages")),
-    path("", include("activity.urls_pages")),
 ]
 
 if settings.PARSALINK_BENCHMARK:
