@@ -408,3 +408,50 @@ def test_the_session_check_rides_on_the_one_authentication_query(
     with django_assert_num_queries(1) as captured:
         assert jwt_client.get("/api/auth/me/").status_code == 200
     assert "accounts_session" in captured.captured_queries[0]["sql"]
+
+
+# --- housekeeping and the migration of older families ------------------------------------------
+
+
+def test_purgetokens_deletes_expired_sessions_only(user):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    with time_machine.travel(dt.datetime.now(dt.UTC) - dt.timedelta(days=31), tick=False):
+        old = login_from(user)
+    alive = login_from(user)
+    out = StringIO()
+    call_command("purgetokens", stdout=out)
+    assert "deleted 1 expired sessions" in out.getvalue()
+    assert list(Session.objects.values_list("pk", flat=True)) == [sid(alive)]
+    assert not RefreshTokenRecord.objects.filter(session_id=sid(old)).exists()
+
+
+def test_a_live_family_from_before_sessions_gets_one_and_keeps_working(api_client, user):
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("accounts.migrations.0005_sessions_for_live_families")
+    pair = login_from(user)
+    # As before sessions existed: a family with no session.
+    RefreshTokenRecord.objects.update(session=None)
+    Session.objects.all().delete()
+    dead = login_from(user)
+    RefreshTokenRecord.objects.filter(session_id=sid(dead)).update(
+        session=None, revoked_at=dt.datetime.now(dt.UTC)
+    )
+    Session.objects.filter(pk=sid(dead)).delete()
+
+    migration.sessions_for_live_families(apps, None)
+
+    [session] = Session.objects.all()
+    record = RefreshTokenRecord.objects.get(jti=claims(pair["refresh"])["jti"])
+    assert record.session_id == session.pk and session.user_id == user.pk
+    assert int(session.expires_at.timestamp()) == record.expires_at
+    rotated = refresh(api_client, pair["refresh"])
+    assert rotated.status_code == 200
+    assert sid(rotated.json()) == session.pk
+    assert me(rotated.json()["access"]).status_code == 200
+    assert me(pair["access"]).status_code == 401  # its old access token named no live session
