@@ -11,6 +11,7 @@ and finds the session ended. Both lock user row → session → refresh records,
 """
 
 import datetime as dt
+import time
 
 from django.conf import settings
 from django.db import transaction
@@ -132,3 +133,18 @@ def sessions_end_all(*, user: User) -> None:
     """Every session of `user` ends; the caller holds the user-row lock (logout-all, password
     change, deactivation)."""
     _end(Session.objects.filter(user=user))
+
+
+def sessions_purge_expired(*, batch_size: int = 5000, pause: float = 0.0) -> int:
+    """Delete expired sessions (their refresh records go with them) in bounded batches."""
+    deleted = 0
+    while True:
+        expired = Session.objects.filter(expires_at__lt=timezone.now())
+        batch = list(expired.values_list("pk", flat=True)[:batch_size])
+        if not batch:
+            return deleted
+        with transaction.atomic():
+            RefreshTokenRecord.objects.filter(session_id__in=batch).delete()
+            deleted += Session.objects.filter(pk__in=batch).delete()[0]
+        if pause:
+            time.sleep(pause)
