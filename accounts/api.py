@@ -1,20 +1,33 @@
-"""The /api/auth/ endpoints: thin views over accounts.services."""
+"""The /api/auth/ endpoints: thin views over accounts.services and accounts.user_sessions."""
 
 from django.conf import settings
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException, AuthenticationFailed, Throttled, ValidationError
+from rest_framework.exceptions import (
+    APIException,
+    AuthenticationFailed,
+    NotFound,
+    Throttled,
+    ValidationError,
+)
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
-from accounts import services, tokens
+from accounts import services, tokens, user_sessions
 from accounts.bearer import WWW_AUTHENTICATE
 from accounts.hashing import HashingBusy
+from accounts.models import Session
 from accounts.permissions import IsPerson
-from accounts.selectors import user_get
+from accounts.selectors import sessions_live_query, user_get
 from accounts.throttles import LoginPerEmailThrottle, LoginPerIpThrottle, RefreshPerIpThrottle
 from activity.actor import Actor, client_ip
+from parsalink.pagination import CursorPagination
 from parsalink.serializers import StrictSerializer
 
 
@@ -195,3 +208,65 @@ class AuthViewSet(viewsets.ViewSet):
         if user is None:
             raise AuthenticationFailed("Token is no longer valid.", code="token_not_valid")
         return user
+
+
+class SessionOutput(serializers.Serializer):
+    id = serializers.CharField(help_text="ses_<ULID>")
+    createdAt = serializers.DateTimeField(source="created_at")
+    lastUsedAt = serializers.DateTimeField(
+        source="last_used_at", help_text="The login or the latest refresh."
+    )
+    expiresAt = serializers.DateTimeField(source="expires_at")
+    ip = serializers.IPAddressField(allow_null=True, help_text="Of the login.")
+    userAgent = serializers.CharField(source="user_agent", help_text="Of the login.")
+    current = serializers.SerializerMethodField()
+
+    def get_current(self, session: Session) -> bool:
+        """True for the session of the access token this request presented."""
+        return session.pk == self.context.get("current_session_id")
+
+
+def _current_session_id(request) -> str | None:
+    return getattr(request.auth, "session_id", None)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="The caller's live sessions, newest first", responses=SessionOutput(many=True)
+    ),
+    destroy=extend_schema(
+        summary="End one of the caller's sessions: its refresh and access tokens stop at once",
+        responses={
+            204: None,
+            404: OpenApiResponse(description="Not one of the caller's live sessions."),
+        },
+    ),
+)
+class SessionViewSet(viewsets.GenericViewSet):
+    """Where the person is signed in; for people only (an API key gets 403)."""
+
+    permission_classes = [IsPerson]
+    serializer_class = SessionOutput
+    pagination_class = CursorPagination
+    lookup_value_regex = "[^/]+"
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Session.objects.none()
+        return sessions_live_query(user_id=self.request.user.id)
+
+    def list(self, request):
+        page = self.paginate_queryset(self.get_queryset())
+        context = {"current_session_id": _current_session_id(request)}
+        return self.get_paginated_response(SessionOutput(page, many=True, context=context).data)
+
+    def destroy(self, request, pk=None):
+        try:
+            user_sessions.session_end(
+                user=AuthViewSet._current_user(request),
+                session_id=pk,
+                actor=Actor.from_request(request),
+            )
+        except user_sessions.SessionNotFound:
+            raise NotFound(user_sessions.SessionNotFound.detail) from None
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -22,7 +22,9 @@ class JWTBearerAuthentication(BaseAuthentication):
             claims = tokens.decode(raw, tokens.ACCESS)
         except tokens.InvalidToken as exc:
             raise AuthenticationFailed(exc.message, code="token_not_valid") from None
-        principal = principal_for_token(user_id=claims.user_id, issued_ms=claims.issued_ms)
+        principal = principal_for_token(
+            user_id=claims.user_id, session_id=claims.session_id, issued_ms=claims.issued_ms
+        )
         if principal is None:
             raise AuthenticationFailed("Token is no longer valid.", code="token_not_valid")
         return principal, claims

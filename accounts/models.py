@@ -1,4 +1,4 @@
-"""Workspaces, their people and system users, and the refresh-token records of login sessions.
+"""Workspaces, their people and system users, their sessions and the refresh-token records.
 
 Two account rules live on the model because every path that writes a user (the API, Django admin,
 `changepassword`, `createsuperuser`, any service) goes through it:
@@ -171,6 +171,47 @@ _FIELDS_A_FULL_SAVE_WRITES = tuple(
 )
 
 
+class Session(models.Model):
+    """One sign-in of a person (API login or browser), continued by its refresh rotations.
+
+    Its state rides on every JWT request's principal lookup (access tokens carry its id as
+    `sid`), so ending it (`ended_at`) kills its access tokens at once, not only its refresh tokens.
+    """
+
+    API = "api"
+    BROWSER = "browser"
+    KINDS = [(API, "API login"), (BROWSER, "Browser sign-in")]
+
+    id = models.CharField(
+        primary_key=True, max_length=ID_MAX_LENGTH, default=PrefixedId("ses"), editable=False
+    )
+    # Indexed by accounts_session_user_idx, which starts with it (no separate FK index).
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="sessions", db_index=False
+    )
+    kind = models.CharField(max_length=8, choices=KINDS)
+    created_at = models.DateTimeField(default=timezone.now)
+    # The login or the latest refresh; JWT_SESSION_IDLE_TIMEOUT is measured from it.
+    last_used_at = models.DateTimeField(default=timezone.now)
+    # Login + JWT_REFRESH_TOKEN_LIFETIME: rotations never extend it.
+    expires_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    # Of the login.
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        indexes = [
+            # A person's live sessions, newest first (ids are time-ordered ULIDs).
+            models.Index(fields=["user", "-id"], name="accounts_session_user_idx"),
+            # The clean-up command deletes expired sessions in batches.
+            models.Index(fields=["expires_at"], name="accounts_session_expires_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.id
+
+
 class RefreshTokenRecord(models.Model):
     """One issued refresh token, recorded by its `jti` only (never the token itself).
 
@@ -193,6 +234,11 @@ class RefreshTokenRecord(models.Model):
     used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
     replaced_by = models.CharField(max_length=26, blank=True, default="")
+    # The login session the family continues (null only for rows of families that had ended
+    # before sessions existed: such a token can never be rotated).
+    session = models.ForeignKey(
+        Session, null=True, blank=True, on_delete=models.CASCADE, related_name="refresh_tokens"
+    )
 
     class Meta:
         indexes = [

@@ -11,9 +11,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
-from accounts import throttles, tokens
+from accounts import throttles, tokens, user_sessions
 from accounts.hashing import HashingBusy
-from accounts.models import RefreshTokenRecord, User, Workspace, normalize_email
+from accounts.models import RefreshTokenRecord, Session, User, Workspace, normalize_email
 from accounts.selectors import user_get_by_email
 from activity.actor import Actor
 from activity.services import activity_record, security_event
@@ -46,7 +46,8 @@ class PasswordGuessesExhausted(Exception):
 @dataclass(frozen=True, slots=True)
 class LoginResult:
     user: User
-    pair: tokens.TokenPair
+    session: Session
+    pair: tokens.TokenPair | None  # None for a browser sign-in (its session is the cookie's)
 
 
 # --- workspaces and users -------------------------------------------------------------------
@@ -119,6 +120,7 @@ def user_tokens_revoke_all(*, user: User) -> None:
     list(User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True))
     user.tokens_valid_after = tokens.now_ms() + 1
     User.objects.filter(pk=user.pk).update(tokens_valid_after=user.tokens_valid_after)
+    user_sessions.sessions_end_all(user=user)
     _revoke_rows(RefreshTokenRecord.objects.filter(user=user))
 
 
@@ -146,8 +148,14 @@ def _verify_password(user: User | None, password: str) -> bool:
     return user.check_password(password)
 
 
-def _start_session(user: User, *, not_before_ms: int = 0) -> tokens.TokenPair:
-    """A new refresh-token family; its expiry is the life of the login session."""
+def _start_session(
+    user: User, *, ip: str | None, user_agent: str, kind: str = Session.API, not_before_ms: int = 0
+) -> tuple[Session, tokens.TokenPair | None]:
+    """A new session; for an API login also its refresh-token family, whose expiry is the
+    session's."""
+    session = user_sessions.session_start(user=user, ip=ip, user_agent=user_agent, kind=kind)
+    if kind != Session.API:
+        return session, None
     issued_ms = max(tokens.now_ms(), not_before_ms)
     issued_at = issued_ms // 1000
     refresh_jti = tokens.new_jti(issued_ms)
@@ -155,12 +163,14 @@ def _start_session(user: User, *, not_before_ms: int = 0) -> tokens.TokenPair:
         jti=refresh_jti,
         family_id=refresh_jti,
         user=user,
+        session=session,
         access_jti=tokens.new_jti(issued_ms),
         issued_at=issued_at,
-        expires_at=issued_at + settings.JWT_REFRESH_TOKEN_LIFETIME,
+        expires_at=int(session.expires_at.timestamp()),
     )
-    return tokens.encode_pair(
+    return session, tokens.encode_pair(
         user_id=user.pk,
+        session_id=session.pk,
         issued_at=issued_at,
         access_jti=record.access_jti,
         refresh_jti=refresh_jti,
@@ -208,8 +218,11 @@ def _login_failed(user: User | None, *, ip: str | None, user_agent: str) -> Logi
     return LoginFailed()
 
 
-def login(*, email: str, password: str, ip: str | None, user_agent: str) -> LoginResult:
-    """Exchange credentials for a token pair; every failure is the same LoginFailed.
+def login(
+    *, email: str, password: str, ip: str | None, user_agent: str, kind: str = Session.API
+) -> LoginResult:
+    """Exchange credentials for a session (and, for the API, a token pair); every failure is
+    the same LoginFailed.
 
     The hash is checked outside any transaction (it is slow); the session starts only if, under
     the user-row lock, the password is still the one checked and the person still active.
@@ -223,9 +236,11 @@ def login(*, email: str, password: str, ip: str | None, user_agent: str) -> Logi
         valid_after = _still_verified(candidate)
         if valid_after is not None:
             # A login in the same millisecond as a logout-all must not be born dead.
-            pair = _start_session(candidate, not_before_ms=valid_after)
+            session, pair = _start_session(
+                candidate, ip=ip, user_agent=user_agent, kind=kind, not_before_ms=valid_after
+            )
             _record_user_event(candidate, "auth.login", ip=ip, user_agent=user_agent)
-            return LoginResult(user=candidate, pair=pair)
+            return LoginResult(user=candidate, session=session, pair=pair)
     raise _login_failed(user, ip=ip, user_agent=user_agent)
 
 
@@ -245,13 +260,13 @@ _CLAIM_SQL = f"""
     UPDATE {RefreshTokenRecord._meta.db_table}
        SET used_at = %s, replaced_by = %s
      WHERE jti = %s AND user_id = %s AND used_at IS NULL AND revoked_at IS NULL
- RETURNING family_id
+ RETURNING family_id, session_id
 """  # noqa: S608
 
 
 def _claim(*, jti: str, user_id: str, child_jti: str) -> tuple | None:
-    """Mark `jti` used if it still is unused and unrevoked: (family_id, is_active, is_system,
-    tokens_valid_after), or None if it could not be claimed (or its user is gone)."""
+    """Mark `jti` used if it still is unused and unrevoked: (family_id, session_id, is_active,
+    is_system, tokens_valid_after), or None if it could not be claimed (or its user is gone)."""
     now = timezone.now()
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
@@ -261,7 +276,7 @@ def _claim(*, jti: str, user_id: str, child_jti: str) -> tuple | None:
                 return None
             cursor.execute(_CLAIM_SQL, [now, child_jti, jti, user_id])
             claimed = cursor.fetchone()
-        return None if claimed is None else (claimed[0], *user_row)
+        return None if claimed is None else (*claimed, *user_row)
     # SQLite (quick start only) has neither FOR SHARE nor concurrent writers: plain ORM.
     user_row = User.objects.filter(pk=user_id).values_list(
         "is_active", "is_system", "tokens_valid_after"
@@ -273,8 +288,8 @@ def _claim(*, jti: str, user_id: str, child_jti: str) -> tuple | None:
     ).update(used_at=now, replaced_by=child_jti)
     if not claimed:
         return None
-    family_id = RefreshTokenRecord.objects.filter(jti=jti).values_list("family_id", flat=True)[0]
-    return (family_id, *user_row[0])
+    claimed_row = RefreshTokenRecord.objects.filter(jti=jti).values_list("family_id", "session_id")
+    return (*claimed_row[0], *user_row[0])
 
 
 def token_refresh(*, raw: str, ip: str | None, user_agent: str) -> tokens.TokenPair:
@@ -294,20 +309,25 @@ def token_refresh(*, raw: str, ip: str | None, user_agent: str) -> tokens.TokenP
     with transaction.atomic():
         row = _claim(jti=claims.jti, user_id=claims.user_id, child_jti=child_jti)
         if row is not None:
-            family_id, is_active, is_system, valid_after = row
+            family_id, session_id, is_active, is_system, valid_after = row
             if not is_active or is_system or claims.issued_ms < valid_after:
+                raise RefreshRejected("Token is no longer valid.")
+            # Ended, expired or idle too long: the session (and so this token) is dead.
+            if session_id is None or not user_sessions.session_touch(session_id=session_id):
                 raise RefreshRejected("Token is no longer valid.")
             issued_at = issued_ms // 1000
             child = RefreshTokenRecord.objects.create(
                 jti=child_jti,
                 family_id=family_id,
                 user_id=claims.user_id,
+                session_id=session_id,
                 access_jti=tokens.new_jti(issued_ms),
                 issued_at=issued_at,
                 expires_at=claims.exp,
             )
             return tokens.encode_pair(
                 user_id=claims.user_id,
+                session_id=session_id,
                 issued_at=issued_at,
                 access_jti=child.access_jti,
                 refresh_jti=child_jti,
@@ -330,12 +350,15 @@ def _replay_or_reuse(claims: tokens.Claims, *, ip: str | None, user_agent: str):
         if age <= grace and child is not None:
             return tokens.encode_pair(
                 user_id=child.user_id,
+                session_id=child.session_id,
                 issued_at=child.issued_at,
                 access_jti=child.access_jti,
                 refresh_jti=child.jti,
                 refresh_exp=child.expires_at,
             )
     with transaction.atomic():
+        if record.session_id is not None:  # its access tokens die too, the thief's included
+            user_sessions.session_terminate(user_id=record.user_id, session_id=record.session_id)
         revoked = _revoke_rows(RefreshTokenRecord.objects.filter(family_id=record.family_id))
         user = record.user
         _record_user_event(user, "auth.refresh_reuse_detected", ip=ip, user_agent=user_agent)
@@ -353,14 +376,18 @@ def _replay_or_reuse(claims: tokens.Claims, *, ip: str | None, user_agent: str):
 
 
 def logout(*, raw: str, ip: str | None, user_agent: str) -> None:
-    """Revoke the family of a genuine refresh token (expired or already dead is fine)."""
+    """End the session of a genuine refresh token, its access tokens included, and revoke its
+    family (expired or already dead is fine)."""
     claims = tokens.decode_allowing_expired(raw)  # InvalidToken for forged or garbage
     record = RefreshTokenRecord.objects.select_related("user").filter(jti=claims.jti).first()
     if record is None:
         return
     with transaction.atomic():
+        ended = record.session_id is not None and user_sessions.session_terminate(
+            user_id=record.user_id, session_id=record.session_id
+        )
         revoked = _revoke_rows(RefreshTokenRecord.objects.filter(family_id=record.family_id))
-        if revoked:
+        if revoked or ended:
             _record_user_event(record.user, "auth.logout", ip=ip, user_agent=user_agent)
 
 
@@ -410,7 +437,9 @@ def password_change(
             raise PasswordChangeRejected({"currentPassword": ["The current password is wrong."]})
         user.set_password(new_password)
         user.save(update_fields=["password"])  # ends every session (User.save)
-        pair = _start_session(user, not_before_ms=user.tokens_valid_after)
+        _, pair = _start_session(
+            user, ip=actor.ip, user_agent=actor.user_agent, not_before_ms=user.tokens_valid_after
+        )
         activity_record(
             actor=actor, action="auth.password_changed", target_type="user", target_id=user.pk
         )

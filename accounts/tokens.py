@@ -1,7 +1,8 @@
 """Encoding and validating our JWTs (simplejwt's backend: HS256, issuer checked, no leeway).
 
 Every jti is a ULID, so a token carries its issue time to the millisecond; that is what the
-user's `tokens_valid_after` is compared with (`iat` has only whole seconds).
+user's `tokens_valid_after` is compared with (`iat` has only whole seconds). Access tokens carry
+their login session's id as `sid`: authentication accepts them only while that session is live.
 """
 
 import time
@@ -48,6 +49,7 @@ class Claims:
     jti: str
     issued_ms: int
     exp: int
+    session_id: str | None = None
 
 
 def now_ms() -> int:
@@ -59,7 +61,13 @@ def new_jti(at_ms: int) -> str:
 
 
 def encode_pair(
-    *, user_id: str, issued_at: int, access_jti: str, refresh_jti: str, refresh_exp: int
+    *,
+    user_id: str,
+    session_id: str,
+    issued_at: int,
+    access_jti: str,
+    refresh_jti: str,
+    refresh_exp: int,
 ) -> TokenPair:
     """Sign a pair from its claims; the same claims always give the same bytes (HS256)."""
     access_exp = issued_at + settings.JWT_ACCESS_TOKEN_LIFETIME
@@ -70,6 +78,7 @@ def encode_pair(
             "iat": issued_at,
             "jti": access_jti,
             "user_id": user_id,
+            "sid": session_id,
         }
     )
     refresh = token_backend.encode(
@@ -90,7 +99,10 @@ def _is_int(value: object) -> bool:
 
 def _claims(payload: dict) -> Claims:
     user_id, jti, iat, exp = (payload.get(k) for k in ("user_id", "jti", "iat", "exp"))
+    session_id = payload.get("sid")
     if not isinstance(user_id, str) or not isinstance(jti, str):
+        raise InvalidToken()
+    if session_id is not None and not isinstance(session_id, str):
         raise InvalidToken()
     if not _is_int(iat) or not _is_int(exp):
         raise InvalidToken()
@@ -102,7 +114,7 @@ def _claims(payload: dict) -> Claims:
     # the future, which would outlive logout-all) is not a token we issued.
     if issued_ms // 1000 != iat:
         raise InvalidToken()
-    return Claims(user_id=user_id, jti=jti, issued_ms=issued_ms, exp=exp)
+    return Claims(user_id=user_id, jti=jti, issued_ms=issued_ms, exp=exp, session_id=session_id)
 
 
 def decode(raw: str, token_type: str) -> Claims:

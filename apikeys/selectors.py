@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Min, QuerySet
 
 from accounts.models import User
 from apikeys.models import ApiKey, ApiKeyUsage
@@ -81,3 +81,68 @@ def api_key_get(*, workspace_id: str, key_id: str) -> ApiKey | None:
 def api_key_usage_list(*, api_key_id: str) -> QuerySet[ApiKeyUsage]:
     """One key's usage log (index apikeys_usage_key_idx serves it newest first)."""
     return ApiKeyUsage.objects.filter(api_key_id=api_key_id)
+
+
+def api_key_state(api_key: ApiKey, *, now: datetime) -> str:
+    """`revoked`, `expired`, `expiring` (a rolled or dated key still working) or `active`."""
+    if api_key.revoked_at is not None:
+        return "revoked"
+    if api_key.expires_at is not None:
+        return "expired" if api_key.expires_at <= now else "expiring"
+    return "active"
+
+
+@dataclass(frozen=True, slots=True)
+class UsageFlags:
+    """What an owner looks for in a key's usage log to spot misuse."""
+
+    new_address: bool
+    new_user_agent: bool
+    failed: bool
+    after_revocation: bool
+    after_expiry: bool
+
+    @property
+    def any(self) -> bool:
+        return (
+            self.new_address
+            or self.new_user_agent
+            or self.failed
+            or self.after_revocation
+            or self.after_expiry
+        )
+
+
+def usage_flags(*, api_key: ApiKey, rows: list[ApiKeyUsage]) -> list[UsageFlags]:
+    """Flags for `rows` (one page of the key's log): two grouped queries, each an index scan.
+
+    A row is the key's first from its address (or user agent) when no older row of the key has
+    the same one.
+    """
+    ips = {row.ip for row in rows if row.ip}
+    agents = {row.user_agent for row in rows}
+    first_from_ip = dict(
+        api_key_usage_list(api_key_id=api_key.pk)
+        .filter(ip__in=ips)
+        .values("ip")
+        .annotate(first=Min("id"))
+        .values_list("ip", "first")
+    )
+    first_from_agent = dict(
+        api_key_usage_list(api_key_id=api_key.pk)
+        .filter(user_agent__in=agents)
+        .values("user_agent")
+        .annotate(first=Min("id"))
+        .values_list("user_agent", "first")
+    )
+    revoked_at, expires_at = api_key.revoked_at, api_key.expires_at
+    return [
+        UsageFlags(
+            new_address=bool(row.ip) and first_from_ip.get(row.ip) == row.id,
+            new_user_agent=first_from_agent.get(row.user_agent) == row.id,
+            failed=400 <= row.status < 500,
+            after_revocation=revoked_at is not None and row.created_at >= revoked_at,
+            after_expiry=expires_at is not None and row.created_at >= expires_at,
+        )
+        for row in rows
+    ]

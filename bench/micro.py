@@ -62,7 +62,9 @@ def main() -> None:
     )
     timed(
         "JWT: principal_for_token (raw SQL, one round trip)",
-        lambda: principal_for_token(user_id=claims.user_id, issued_ms=claims.issued_ms),
+        lambda: principal_for_token(
+            user_id=claims.user_id, session_id=claims.session_id, issued_ms=claims.issued_ms
+        ),
     )
     timed(
         "JWT: same user through the ORM (stock simplejwt)",

@@ -51,7 +51,7 @@ def _person(name: str, email: str) -> User:
 def _access_token(user: User) -> str:
     """A fresh access token without hashing a password (the login service's session starter)."""
     with transaction.atomic():
-        return accounts_services._start_session(user).access
+        return accounts_services._start_session(user, ip=None, user_agent="bench")[1].access
 
 
 def base(out: Path) -> None:
@@ -101,7 +101,12 @@ def mint(n: int, out: Path) -> None:
     users = list(User.objects.filter(email__startswith="bench-session-").order_by("email"))
     assert len(users) == REFRESH_USERS, "run `seed.py base` first"
     with transaction.atomic():
-        lines = [accounts_services._start_session(users[i % len(users)]).refresh for i in range(n)]
+        lines = [
+            accounts_services._start_session(users[i % len(users)], ip=None, user_agent="bench")[
+                1
+            ].refresh
+            for i in range(n)
+        ]
     out.write_text("\n".join(lines) + "\n")
 
 

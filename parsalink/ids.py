@@ -3,7 +3,7 @@
 from django.utils.deconstruct import deconstructible
 from ulid import ULID
 
-PREFIXES = {"usr", "ws", "ct", "key", "evt", "use"}
+PREFIXES = {"usr", "ws", "ct", "key", "evt", "use", "ses"}
 ID_MAX_LENGTH = 32
 
 

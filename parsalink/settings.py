@@ -229,6 +229,8 @@ SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_HTTPONLY = True
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
+# A form sent without its token gets a readable page (parsalink/core/pages.py), never debug text.
+CSRF_FAILURE_VIEW = "parsalink.core.pages.csrf_failure"
 X_FRAME_OPTIONS = "DENY"
 # Every page from this origin alone (contract): no third-party script, style, font or frame, no
 # inline script, no plugin, no <base> rewrite, never framed. Sent on every response (an API
@@ -253,6 +255,8 @@ CONTENT_SECURITY_POLICY = {
 JWT_ACCESS_TOKEN_LIFETIME = env_int("JWT_ACCESS_TOKEN_LIFETIME", 3600, minimum=1)
 JWT_REFRESH_TOKEN_LIFETIME = env_int("JWT_REFRESH_TOKEN_LIFETIME", 2592000, minimum=1)
 JWT_REFRESH_REUSE_GRACE = env_int("JWT_REFRESH_REUSE_GRACE", 0)
+# Seconds; a session not refreshed for that long is dead (0 = no idle timeout).
+JWT_SESSION_IDLE_TIMEOUT = env_int("JWT_SESSION_IDLE_TIMEOUT", 0)
 JWT_ISSUER = env_str("JWT_ISSUER", "parsalink")
 SIMPLE_JWT = {
     "ALGORITHM": "HS256",

@@ -1,20 +1,24 @@
-"""One DRF router for the whole API, plus schema, probes and the operators' admin."""
+"""One DRF router for the whole API, plus schema, probes, the operators' admin and the
+Settings pages for people in a browser (each app's urls_pages.py)."""
 
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import SimpleRouter
 
 from accounts.admin_login import admin_login
-from accounts.api import AuthViewSet
+from accounts.api import AuthViewSet, SessionViewSet
 from activity.api import ActivityViewSet
 from apikeys.api import ApiKeyViewSet
 from contacts.api import ContactViewSet
 from parsalink import health
+from parsalink.core import pages
 from parsalink.docs import api_docs_view
 
 router = SimpleRouter(trailing_slash=True)
+router.register("auth/sessions", SessionViewSet, basename="session")
 router.register("auth", AuthViewSet, basename="auth")
 router.register("api-keys", ApiKeyViewSet, basename="api-key")
 router.register("contacts", ContactViewSet, basename="contact")
@@ -29,6 +33,10 @@ urlpatterns = [
     # Ahead of admin.site.urls: the admin's own login view, behind the login budgets.
     path("admin/login/", admin_login, name="admin_login"),
     path("admin/", admin.site.urls),
+    path("favicon.ico", pages.favicon),
+    path("settings/", RedirectView.as_view(pattern_name="page-api-keys")),
+    path("", include("accounts.urls_pages")),
+    path("", include("apikeys.urls_pages")),
 ]
 
 if settings.PARSALINK_BENCHMARK:

@@ -41,13 +41,18 @@ def sign(payload: dict, *, key: str | None = None, algorithm: str = "HS256", hea
 
 
 def access_payload(user, *, now: int, **overrides) -> dict:
-    """Claims exactly like the server's access tokens; tests mutate one thing at a time."""
+    """Claims exactly like the server's access tokens (of a new live session of `user`); tests
+    mutate one thing at a time."""
+    from accounts.user_sessions import session_start
+
+    session = session_start(user=user, ip=None, user_agent="", kind="api")
     payload = {
         "token_type": "access",
         "exp": now + 3600,
         "iat": now,
         "jti": str(ULID.from_timestamp(now * 1000)),  # int: milliseconds
         "user_id": user.pk,
+        "sid": session.pk,
         "iss": settings.JWT_ISSUER,
     }
     payload.update(overrides)

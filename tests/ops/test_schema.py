@@ -20,6 +20,8 @@ CONTRACT_OPERATIONS = {
     ("post", "/api/auth/logout-all/"),
     ("get", "/api/auth/me/"),
     ("post", "/api/auth/password/"),
+    ("get", "/api/auth/sessions/"),
+    ("delete", "/api/auth/sessions/{id}/"),
     ("get", "/api/api-keys/"),
     ("post", "/api/api-keys/"),
     ("get", "/api/api-keys/{id}/"),
@@ -160,6 +162,19 @@ def test_real_responses_match_the_schema(schema, api_client, user, password):
         "delete",
         "/api/contacts/{id}/",
         api_client.delete(f"/api/contacts/{contact_id}/"),
+    )
+
+    assert_matches(schema, "get", "/api/auth/sessions/", api_client.get("/api/auth/sessions/"))
+    missing_session = api_client.delete("/api/auth/sessions/ses_01HZZZZZZZZZZZZZZZZZZZZZZZ/")
+    assert missing_session.status_code == 404
+    assert_matches(schema, "delete", "/api/auth/sessions/{id}/", missing_session)
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {refreshed.json()['access']}")
+    current = api_client.get("/api/auth/sessions/").json()["results"][0]["id"]
+    assert_matches(
+        schema,
+        "delete",
+        "/api/auth/sessions/{id}/",
+        api_client.delete(f"/api/auth/sessions/{current}/"),
     )
 
 

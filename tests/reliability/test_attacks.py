@@ -239,36 +239,42 @@ def test_forged_and_misused_jwts_are_refused_before_any_view(world):
     with live_server(env=OPEN_THROTTLES) as server, Client(server.url) as http:
         pair = login(server.url, owner.email, PASSWORD)
         access, refresh = pair["access"], pair["refresh"]
+        live_sid = pyjwt.decode(access, options={"verify_signature": False})["sid"]
+
+        def live_claims(uid: str, token_type: str = "access", **overrides) -> dict:
+            """Claims naming the owner's live session, so each attack isolates one defect."""
+            return claims(uid, token_type, **{"sid": live_sid, **overrides})
+
         # Control: a token we sign with valid claims is accepted, so the key is the server's.
-        control = http.get("/api/auth/me/", headers=_bearer(forge(claims(owner.pk))))
+        control = http.get("/api/auth/me/", headers=_bearer(forge(live_claims(owner.pk))))
         assert control.status_code == 200, control.text
         before = side_effects()
 
         uid = owner.pk
         now = int(time.time())
         attacks = {
-            "alg none": forge(claims(uid), alg="none", signer="none"),
-            "alg None": forge(claims(uid), alg="None", signer="none"),
-            "alg NONE with signature": forge(claims(uid), alg="NONE", signer="HS256"),
-            "HS256 wrong key": forge(claims(uid), key=b"not-the-server-key"),
-            "HS256 empty key": forge(claims(uid), key=b""),
-            "HS384 right key": forge(claims(uid), alg="HS384"),
-            "HS512 right key": forge(claims(uid), alg="HS512"),
-            "RS256 attacker key": forge(claims(uid), alg="RS256"),
+            "alg none": forge(live_claims(uid), alg="none", signer="none"),
+            "alg None": forge(live_claims(uid), alg="None", signer="none"),
+            "alg NONE with signature": forge(live_claims(uid), alg="NONE", signer="HS256"),
+            "HS256 wrong key": forge(live_claims(uid), key=b"not-the-server-key"),
+            "HS256 empty key": forge(live_claims(uid), key=b""),
+            "HS384 right key": forge(live_claims(uid), alg="HS384"),
+            "HS512 right key": forge(live_claims(uid), alg="HS512"),
+            "RS256 attacker key": forge(live_claims(uid), alg="RS256"),
             "RS256 embedded jwk": forge(
-                claims(uid),
+                live_claims(uid),
                 alg="RS256",
                 header={"jwk": json.loads(pyjwt.algorithms.RSAAlgorithm.to_jwk(ATTACKER_RSA))},
             ),
-            "RS256 jku": forge(claims(uid), alg="RS256", header={"jku": "https://evil/jwks"}),
+            "RS256 jku": forge(live_claims(uid), alg="RS256", header={"jku": "https://evil/jwks"}),
             "HS256 keyed with attacker public PEM (RS/HS confusion)": forge(
-                claims(uid), key=ATTACKER_PUBLIC_PEM
+                live_claims(uid), key=ATTACKER_PUBLIC_PEM
             ),
             "alg RS256 but HMAC-signed with server key (RS/HS confusion)": forge(
-                claims(uid), alg="RS256", signer="HS256"
+                live_claims(uid), alg="RS256", signer="HS256"
             ),
             "kid path traversal": forge(
-                claims(uid), key=b"", header={"kid": "../../../../dev/null"}
+                live_claims(uid), key=b"", header={"kid": "../../../../dev/null"}
             ),
             "tampered user_id": tamper(access, user_id=world["colleague"].pk),
             "tampered exp": tamper(access, exp=now + 10**8),
@@ -279,31 +285,31 @@ def test_forged_and_misused_jwts_are_refused_before_any_view(world):
             + "."
             + refresh.rsplit(".", 1)[1],
             "refresh token as access": refresh,
-            "missing exp": forge(claims(uid, exp=...)),
-            "missing iat": forge(claims(uid, iat=...)),
-            "missing jti": forge(claims(uid, jti=...)),
-            "missing token_type": forge(claims(uid, token_type=...)),
-            "missing iss": forge(claims(uid, iss=...)),
-            "missing user_id": forge(claims(uid, user_id=...)),
-            "expired by 1 s": forge(claims(uid, exp=now - 1, iat=now - 3601)),
-            "expired long ago": forge(claims(uid, exp=1, iat=0)),
-            "nbf in the future": forge(claims(uid, nbf=now + 3600)),
-            "iat in the future": forge(claims(uid, iat=now + 3600, exp=now + 7200)),
-            "wrong iss": forge(claims(uid, iss="https://evil.example")),
-            "empty iss": forge(claims(uid, iss="")),
-            "iss as list": forge(claims(uid, iss=[settings.JWT_ISSUER, "evil"])),
-            "token_type admin": forge(claims(uid, token_type="admin")),
-            "exp as string": forge(claims(uid, exp=str(now + 3600))),
-            "exp beyond year 9999": forge(claims(uid, exp=10**12)),
-            "exp as float 1e300": forge(claims(uid, exp=1e300)),
-            "exp as list": forge(claims(uid, exp=[now + 3600])),
-            "user_id unknown": forge(claims("usr_01HZZZZZZZZZZZZZZZZZZZZZZZ")),
-            "user_id SQL": forge(claims("' OR '1'='1")),
-            "user_id object": forge(claims({"$ne": None})),
+            "missing exp": forge(live_claims(uid, exp=...)),
+            "missing iat": forge(live_claims(uid, iat=...)),
+            "missing jti": forge(live_claims(uid, jti=...)),
+            "missing token_type": forge(live_claims(uid, token_type=...)),
+            "missing iss": forge(live_claims(uid, iss=...)),
+            "missing user_id": forge(live_claims(uid, user_id=...)),
+            "expired by 1 s": forge(live_claims(uid, exp=now - 1, iat=now - 3601)),
+            "expired long ago": forge(live_claims(uid, exp=1, iat=0)),
+            "nbf in the future": forge(live_claims(uid, nbf=now + 3600)),
+            "iat in the future": forge(live_claims(uid, iat=now + 3600, exp=now + 7200)),
+            "wrong iss": forge(live_claims(uid, iss="https://evil.example")),
+            "empty iss": forge(live_claims(uid, iss="")),
+            "iss as list": forge(live_claims(uid, iss=[settings.JWT_ISSUER, "evil"])),
+            "token_type admin": forge(live_claims(uid, token_type="admin")),
+            "exp as string": forge(live_claims(uid, exp=str(now + 3600))),
+            "exp beyond year 9999": forge(live_claims(uid, exp=10**12)),
+            "exp as float 1e300": forge(live_claims(uid, exp=1e300)),
+            "exp as list": forge(live_claims(uid, exp=[now + 3600])),
+            "user_id unknown": forge(live_claims("usr_01HZZZZZZZZZZZZZZZZZZZZZZZ")),
+            "user_id SQL": forge(live_claims("' OR '1'='1")),
+            "user_id object": forge(live_claims({"$ne": None})),
             "system user": forge(
-                claims(User.objects.get(workspace=owner.workspace, is_system=True).pk)
+                live_claims(User.objects.get(workspace=owner.workspace, is_system=True).pk)
             ),
-            "jti not a ULID": forge(claims(uid, jti="' OR 1=1 --")),
+            "jti not a ULID": forge(live_claims(uid, jti="' OR 1=1 --")),
             "jti before logout-all": "",  # filled below
             "garbage": "not.a.jwt",
             "two segments": "eyJhbGciOiJIUzI1NiJ9.e30",
@@ -312,12 +318,18 @@ def test_forged_and_misused_jwts_are_refused_before_any_view(world):
             "header not JSON": _b64(b"hello") + "." + _segment(claims(uid)) + ".sig",
             "payload is a list": _segment({"alg": "HS256"}) + "." + _b64(b"[1,2]") + ".x",
             "pk_ prefixed JWT": "pk_" + access,
+            "missing sid": forge(live_claims(uid, sid=...)),
+            "sid unknown": forge(live_claims(uid, sid="ses_01HZZZZZZZZZZZZZZZZZZZZZZZ")),
+            "sid as object": forge(live_claims(uid, sid={"$ne": None})),
+            "sid of another person's session": "",  # filled below
         }
         # A user whose sessions were cut: an old token (jti before tokens_valid_after) is dead.
         colleague = world["colleague"]
         stale = login(server.url, colleague.email, PASSWORD)["access"]
         User.objects.filter(pk=colleague.pk).update(tokens_valid_after=int(time.time() * 1000) + 5)
         attacks["jti before logout-all"] = stale
+        colleague_sid = pyjwt.decode(stale, options={"verify_signature": False})["sid"]
+        attacks["sid of another person's session"] = forge(live_claims(uid, sid=colleague_sid))
         before = side_effects()
 
         for name, token in attacks.items():
