@@ -12,7 +12,7 @@ import sys
 from gunicorn import util as _gunicorn_util
 from gunicorn.http import wsgi as _gunicorn_wsgi
 
-from parsalink.logging import json_stdout_config
+from parsalink.core.logging import json_stdout_config
 
 # Configuration errors stop the master here, before any worker forks, with exactly one line on
 # stderr and a non-zero exit (contract): settings.py exits with a one-line reason when
@@ -103,7 +103,7 @@ def post_worker_init(worker) -> None:
     request after a deploy or a max_requests recycle."""
     from django.urls import get_resolver
 
-    from parsalink import health
+    from parsalink.core import health
 
     get_resolver().url_patterns  # noqa: B018 (imports every view module)
     health.expected_migrations()

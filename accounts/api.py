@@ -9,13 +9,14 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from accounts import services, tokens
-from accounts.bearer import WWW_AUTHENTICATE
 from accounts.hashing import HashingBusy
-from accounts.permissions import IsPerson
 from accounts.selectors import user_get
 from accounts.throttles import LoginPerEmailThrottle, LoginPerIpThrottle, RefreshPerIpThrottle
-from activity.actor import Actor, client_ip
-from parsalink.serializers import StrictSerializer
+from activity.actor import Actor
+from parsalink.core.bearer import WWW_AUTHENTICATE
+from parsalink.core.client import client_ip, user_agent
+from parsalink.core.permissions import IsPerson
+from parsalink.core.serializers import StrictSerializer
 
 
 class LoginBusy(APIException):
@@ -108,7 +109,7 @@ class AuthViewSet(viewsets.ViewSet):
                 email=data["email"],
                 password=data["password"],
                 ip=client_ip(request),
-                user_agent=request.META.get("HTTP_USER_AGENT", "")[:300],
+                user_agent=user_agent(request),
             )
         except services.LoginFailed:
             raise AuthenticationFailed(
@@ -133,7 +134,7 @@ class AuthViewSet(viewsets.ViewSet):
             pair = services.token_refresh(
                 raw=data["refresh"],
                 ip=client_ip(request),
-                user_agent=request.META.get("HTTP_USER_AGENT", "")[:300],
+                user_agent=user_agent(request),
             )
         except services.RefreshRejected as exc:
             raise AuthenticationFailed(exc.message, code="token_not_valid") from None
@@ -153,7 +154,7 @@ class AuthViewSet(viewsets.ViewSet):
             services.logout(
                 raw=data["refresh"],
                 ip=client_ip(request),
-                user_agent=request.META.get("HTTP_USER_AGENT", "")[:300],
+                user_agent=user_agent(request),
             )
         except tokens.InvalidToken as exc:
             raise AuthenticationFailed(exc.message, code="token_not_valid") from None

@@ -11,7 +11,7 @@ Waiting, not refusing: the caller waits up to `LOGIN_QUEUE_TIMEOUT` seconds for 
 *start*; a hash that started is always waited for to the end (it is short). If none started in
 time the queued job is cancelled (it never hashes) and HashingBusy is raised: login and password
 change answer 429 `login_busy` with Retry-After, any other view (the admin's login) the same
-through parsalink.middleware.
+through parsalink.core.middleware.
 
 The bound is per process (each gunicorn worker has its own pool), so the host hashes at most
 workers x LOGIN_HASH_THREADS passwords at once, all at low priority. Threads do not survive

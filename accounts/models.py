@@ -16,7 +16,7 @@ from django.db import models, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from parsalink.ids import ID_MAX_LENGTH, PrefixedId
+from parsalink.core.ids import ID_MAX_LENGTH, PrefixedId
 
 
 class Workspace(models.Model):

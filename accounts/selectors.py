@@ -3,7 +3,7 @@
 from django.db import connection
 
 from accounts.models import User
-from accounts.principal import Principal
+from parsalink.core.principal import Principal
 
 _AUTH_COLUMNS = (
     "id, email, first_name, last_name, workspace_id, is_system, is_staff, is_active, "

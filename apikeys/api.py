@@ -7,12 +7,12 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, NotFound
 from rest_framework.response import Response
 
-from accounts.permissions import IsPerson
 from activity.actor import Actor
 from apikeys import selectors, services
 from apikeys.models import ApiKey
-from parsalink.pagination import CursorPagination
-from parsalink.serializers import StrictSerializer
+from parsalink.core.pagination import CursorPagination
+from parsalink.core.permissions import IsPerson
+from parsalink.core.serializers import StrictSerializer
 
 
 class KeyRevoked(APIException):

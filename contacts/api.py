@@ -12,8 +12,8 @@ from contacts import services
 from contacts.models import Contact
 from contacts.pagination import KeysetCursorPagination
 from contacts.selectors import SEARCH_MAX_LENGTH, contact_get, contact_list
-from parsalink.ids import is_valid_id
-from parsalink.serializers import StrictSerializer
+from parsalink.core.ids import is_valid_id
+from parsalink.core.serializers import StrictSerializer
 
 NOTES_MAX_LENGTH = 10_000
 

@@ -3,7 +3,7 @@
 from django.db.models import Q, QuerySet
 
 from contacts.models import Contact
-from parsalink.ids import is_valid_id
+from parsalink.core.ids import is_valid_id
 
 SEARCH_MAX_LENGTH = 100
 

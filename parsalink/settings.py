@@ -8,8 +8,8 @@ from pathlib import Path
 import dj_database_url
 from csp.constants import NONE, SELF
 
+from parsalink.core.logging import json_stdout_config
 from parsalink.env import env_bool, env_float, env_int, env_list, env_str
-from parsalink.logging import json_stdout_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -69,18 +69,18 @@ INSTALLED_APPS = [
     "parsalink.core",
 ]
 
-# Order matters (parsalink/middleware.py): security headers and the Content-Security-Policy on
+# Order matters (parsalink/core/middleware.py): security headers and the Content-Security-Policy on
 # every response, refusals included; then the request log, the probes (plain HTTP, any Host),
 # the key usage log (around every refusal below it), the HTTPS refusal and the body limit — all
 # before sessions, authentication, throttles or any view.
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
-    "parsalink.middleware.RequestContextMiddleware",
-    "parsalink.middleware.HealthCheckMiddleware",
+    "parsalink.core.middleware.RequestContextMiddleware",
+    "parsalink.core.middleware.HealthCheckMiddleware",
     "apikeys.middleware.ApiKeyUsageMiddleware",
-    "parsalink.middleware.HttpsOnlyMiddleware",
-    "parsalink.middleware.BodySizeLimitMiddleware",
+    "parsalink.core.middleware.HttpsOnlyMiddleware",
+    "parsalink.core.middleware.BodySizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -97,7 +97,7 @@ AUTH_USER_MODEL = "accounts.User"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "parsalink" / "templates"],
+        "DIRS": [],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -142,10 +142,10 @@ REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "parsalink.cache.RedisCache",
+            "BACKEND": "parsalink.core.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "parsalink"),
-            # A Redis outage must answer a fast 503 (parsalink.middleware), not hold a worker.
+            # A Redis outage must answer a fast 503 (parsalink.core.middleware), not hold a worker.
             "OPTIONS": {
                 "socket_connect_timeout": env_int("REDIS_TIMEOUT", 2, minimum=1),
                 "socket_timeout": env_int("REDIS_TIMEOUT", 2, minimum=1),
@@ -232,8 +232,8 @@ CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 X_FRAME_OPTIONS = "DENY"
 # Every page from this origin alone (contract): no third-party script, style, font or frame, no
 # inline script, no plugin, no <base> rewrite, never framed. Sent on every response (an API
-# answer rendered by a browser gets it too). The API docs (parsalink/docs.py) and the admin need
-# nothing more.
+# answer rendered by a browser gets it too). The API docs (parsalink/core/docs.py) and the admin
+# need nothing more.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
@@ -285,15 +285,15 @@ REST_FRAMEWORK = {
         "apikeys.authentication.ApiKeyAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PARSER_CLASSES": ["parsalink.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["parsalink.core.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_THROTTLE_CLASSES": ["apikeys.throttles.ApiKeyRateThrottle"],
-    "DEFAULT_PAGINATION_CLASS": "parsalink.pagination.CursorPagination",
+    "DEFAULT_PAGINATION_CLASS": "parsalink.core.pagination.CursorPagination",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "parsalink.exceptions.json_exception_handler",
+    "EXCEPTION_HANDLER": "parsalink.core.exceptions.json_exception_handler",
     "UNAUTHENTICATED_USER": None,
     # Throttles read their rate strings from the THROTTLE_* settings above and identify
-    # clients by activity.actor.client_ip (X-Forwarded-For only from FORWARDED_ALLOW_IPS).
+    # clients by parsalink.core.client.client_ip (X-Forwarded-For only from FORWARDED_ALLOW_IPS).
 }
 
 SPECTACULAR_SETTINGS = {
@@ -307,22 +307,20 @@ SPECTACULAR_SETTINGS = {
     # Swagger UI from drf-spectacular-sidecar's static files, not a CDN at @latest.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    # The preprocessing hook also imports parsalink.schema, which registers the JWT
-    # authentication extension before any view is inspected.
-    "PREPROCESSING_HOOKS": ["parsalink.schema.drop_benchmark_endpoints"],
+    "PREPROCESSING_HOOKS": ["parsalink.core.schema.drop_benchmark_endpoints"],
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "parsalink.schema.describe_input_limits",
-        "parsalink.schema.add_error_responses",
+        "parsalink.core.schema.describe_input_limits",
+        "parsalink.core.schema.add_error_responses",
     ],
 }
 
 PARSALINK_BENCHMARK = env_bool("PARSALINK_BENCHMARK", False)
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
-# One JSON object a line on stdout (parsalink/logging.py); gunicorn's own lines use the same
+# One JSON object a line on stdout (parsalink/core/logging.py); gunicorn's own lines use the same
 # formatter (gunicorn.conf.py). Request lines never carry headers, bodies or query strings.
-LOGGING_CONFIG = "parsalink.logging.configure"
+LOGGING_CONFIG = "parsalink.core.logging.configure"
 LOGGING = json_stdout_config(
     LOG_LEVEL,
     {

@@ -11,8 +11,8 @@ from accounts.api import AuthViewSet
 from activity.api import ActivityViewSet
 from apikeys.api import ApiKeyViewSet
 from contacts.api import ContactViewSet
-from parsalink import health
-from parsalink.docs import api_docs_view
+from parsalink.core import health
+from parsalink.core.docs import api_docs_view
 
 router = SimpleRouter(trailing_slash=True)
 router.register("auth", AuthViewSet, basename="auth")
@@ -36,7 +36,7 @@ if settings.PARSALINK_BENCHMARK:
 
     urlpatterns.append(path("api/_bench/contacts/", bench_contact_list_view))
 
-handler400 = "parsalink.errors.bad_request"
-handler403 = "parsalink.errors.permission_denied"
-handler404 = "parsalink.errors.not_found"
-handler500 = "parsalink.errors.server_error"
+handler400 = "parsalink.core.errors.bad_request"
+handler403 = "parsalink.core.errors.permission_denied"
+handler404 = "parsalink.core.errors.not_found"
+handler500 = "parsalink.core.errors.server_error"

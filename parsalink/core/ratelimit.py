@@ -5,7 +5,7 @@ has a window that opens at its first hit and lasts `period` seconds; the first h
 opens the next one. Every hit counts, refused ones included, so the `limit`-th attempt inside a
 window passes and the next is refused wherever the wall clock stands within a minute.
 
-- Redis (the default cache is parsalink.cache.RedisCache): a Lua script, INCR and, on the
+- Redis (the default cache is parsalink.core.cache.RedisCache): a Lua script, INCR and, on the
   window's first hit, PEXPIRE, run atomically in one round trip through the cache's reused client.
   A counter can never be left without an expiry, and Redis never evicts keys with a TTL under
   the default `noeviction` policy (operators must not set `allkeys-*`, README "Operations").
@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from django.core.cache import caches
 from django.db import connection
 
-from parsalink.cache import RedisCache
+from parsalink.core.cache import RedisCache
 from parsalink.core.models import RateCounter
 
 _TABLE = RateCounter._meta.db_table

@@ -70,7 +70,7 @@ def _redis_caches(prefix: str) -> dict:
     """The production cache backend on a Redis database of its own, keys under a unique prefix."""
     return {
         "default": {
-            "BACKEND": "parsalink.cache.RedisCache",
+            "BACKEND": "parsalink.core.cache.RedisCache",
             "LOCATION": "redis://127.0.0.1:6379/14",
             "KEY_PREFIX": prefix,
         }

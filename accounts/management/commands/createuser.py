@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts import services
 from accounts.models import User, Workspace, normalize_email
-from parsalink.ids import is_valid_id
+from parsalink.core.ids import is_valid_id
 
 
 class Command(BaseCommand):

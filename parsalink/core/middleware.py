@@ -20,10 +20,10 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from accounts.hashing import HashingBusy
-from parsalink import health
-from parsalink.errors import error_response
-from parsalink.ids import new_id
-from parsalink.logging import request_id_var
+from parsalink.core import health
+from parsalink.core.errors import error_response
+from parsalink.core.ids import new_id
+from parsalink.core.logging import request_id_var
 
 request_log = logging.getLogger("parsalink.request")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -102,7 +102,7 @@ class RequestContextMiddleware:
 
     def process_exception(self, request, exception):
         # A non-DRF view (the admin) hit a database outage: 503, not 500. DRF views get the
-        # same answer from parsalink.exceptions.
+        # same answer from parsalink.core.exceptions.
         if isinstance(exception, _DATABASE_ERRORS):
             return service_unavailable()
         # The same for a password hash that found no capacity (accounts/hashing.py): the
