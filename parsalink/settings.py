@@ -307,7 +307,7 @@ SPECTACULAR_SETTINGS = {
     # Swagger UI from drf-spectacular-sidecar's static files, not a CDN at @latest.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "PREPROCESSING_HOOKS": ["parsalink.core.schema.drop_benchmark_endpoints"],
+    "PREPROCESSING_HOOKS": ["contacts.bench.drop_benchmark_endpoints"],
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "parsalink.core.schema.describe_input_limits",

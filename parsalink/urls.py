@@ -1,27 +1,19 @@
-"""One DRF router for the whole API, plus schema, probes and the operators' admin."""
+"""Each app's API routes under /api/, plus schema, docs, probes and the operators' admin."""
 
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
-from rest_framework.routers import SimpleRouter
 
 from accounts.admin_login import admin_login
-from accounts.api import AuthViewSet
-from activity.api import ActivityViewSet
-from apikeys.api import ApiKeyViewSet
-from contacts.api import ContactViewSet
 from parsalink.core import health
 from parsalink.core.docs import api_docs_view
 
-router = SimpleRouter(trailing_slash=True)
-router.register("auth", AuthViewSet, basename="auth")
-router.register("api-keys", ApiKeyViewSet, basename="api-key")
-router.register("contacts", ContactViewSet, basename="contact")
-router.register("activity", ActivityViewSet, basename="activity")
-
 urlpatterns = [
-    path("api/", include(router.urls)),
+    path("api/", include("accounts.urls")),
+    path("api/", include("apikeys.urls")),
+    path("api/", include("contacts.urls")),
+    path("api/", include("activity.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", api_docs_view(), name="docs"),
     path("healthz", health.healthz),
@@ -32,7 +24,7 @@ urlpatterns = [
 ]
 
 if settings.PARSALINK_BENCHMARK:
-    from contacts.api import bench_contact_list_view
+    from contacts.bench import bench_contact_list_view
 
     urlpatterns.append(path("api/_bench/contacts/", bench_contact_list_view))
 

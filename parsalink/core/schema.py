@@ -28,11 +28,6 @@ _RETRY_AFTER = {
 _BODY_METHODS = {"post", "put", "patch"}
 
 
-def drop_benchmark_endpoints(endpoints):
-    """The benchmark-only list view (PARSALINK_BENCHMARK=1) is not part of the API."""
-    return [endpoint for endpoint in endpoints if not endpoint[0].startswith("/api/_bench/")]
-
-
 def _errors_for(method: str, path: str, operation: dict) -> dict[int, str]:
     has_body = method in _BODY_METHODS
     errors = {
