@@ -12,6 +12,7 @@ import sys
 from gunicorn import util as _gunicorn_util
 from gunicorn.http import wsgi as _gunicorn_wsgi
 
+from parsalink.core.errors import error_body
 from parsalink.core.logging import json_stdout_config
 
 # Configuration errors stop the master here, before any worker forks, with exactly one line on
@@ -128,7 +129,7 @@ _ERROR_CODES = {
 
 def _write_json_error(sock, status_int, reason, mesg):
     body = json.dumps(
-        {"detail": f"{reason}.", "code": _ERROR_CODES.get(status_int, "server_error")}
+        error_body(f"{reason}.", _ERROR_CODES.get(status_int, "server_error"))
     ).encode()
     head = (
         f"HTTP/1.1 {status_int} {reason}\r\n"

@@ -1,15 +1,15 @@
-"""The /api/auth/ endpoints: thin views over accounts.services."""
+"""The /api/auth/ endpoints: thin views over accounts.services (whose AppErrors the handler
+answers)."""
 
 from django.conf import settings
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException, AuthenticationFailed, Throttled, ValidationError
+from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from accounts import services, tokens
-from accounts.hashing import HashingBusy
 from accounts.selectors import user_get
 from accounts.throttles import LoginPerEmailThrottle, LoginPerIpThrottle, RefreshPerIpThrottle
 from activity.actor import Actor
@@ -17,15 +17,6 @@ from parsalink.core.bearer import WWW_AUTHENTICATE
 from parsalink.core.client import client_ip, user_agent
 from parsalink.core.permissions import IsPerson
 from parsalink.core.serializers import StrictSerializer
-
-
-class LoginBusy(APIException):
-    """No password-hashing capacity came free within LOGIN_QUEUE_TIMEOUT (accounts/hashing.py)."""
-
-    status_code = status.HTTP_429_TOO_MANY_REQUESTS
-    default_detail = "Too many logins in progress; retry shortly."
-    default_code = "login_busy"
-    wait = 1  # DRF's handler sends it as Retry-After
 
 
 class LoginInput(StrictSerializer):
@@ -104,19 +95,12 @@ class AuthViewSet(viewsets.ViewSet):
     )
     def login(self, request):
         data = _validated(LoginInput, request)
-        try:
-            result = services.login(
-                email=data["email"],
-                password=data["password"],
-                ip=client_ip(request),
-                user_agent=user_agent(request),
-            )
-        except services.LoginFailed:
-            raise AuthenticationFailed(
-                "Invalid email or password.", code="invalid_credentials"
-            ) from None
-        except HashingBusy:
-            raise LoginBusy() from None
+        result = services.login(
+            email=data["email"],
+            password=data["password"],
+            ip=client_ip(request),
+            user_agent=user_agent(request),
+        )
         return Response({**_pair(result.pair), "user": UserOutput(result.user).data})
 
     @extend_schema(request=RefreshInput, responses={200: TokenPairOutput})
@@ -130,14 +114,9 @@ class AuthViewSet(viewsets.ViewSet):
     )
     def refresh(self, request):
         data = _validated(RefreshInput, request)
-        try:
-            pair = services.token_refresh(
-                raw=data["refresh"],
-                ip=client_ip(request),
-                user_agent=user_agent(request),
-            )
-        except services.RefreshRejected as exc:
-            raise AuthenticationFailed(exc.message, code="token_not_valid") from None
+        pair = services.token_refresh(
+            raw=data["refresh"], ip=client_ip(request), user_agent=user_agent(request)
+        )
         return Response(_pair(pair))
 
     @extend_schema(request=RefreshInput, responses={204: None})
@@ -150,14 +129,7 @@ class AuthViewSet(viewsets.ViewSet):
     )
     def logout(self, request):
         data = _validated(RefreshInput, request)
-        try:
-            services.logout(
-                raw=data["refresh"],
-                ip=client_ip(request),
-                user_agent=user_agent(request),
-            )
-        except tokens.InvalidToken as exc:
-            raise AuthenticationFailed(exc.message, code="token_not_valid") from None
+        services.logout(raw=data["refresh"], ip=client_ip(request), user_agent=user_agent(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(request=None, responses={204: None})
@@ -175,19 +147,12 @@ class AuthViewSet(viewsets.ViewSet):
     @action(detail=False, methods=["post"], permission_classes=[IsPerson])
     def password(self, request):
         data = _validated(PasswordInput, request)
-        try:
-            pair = services.password_change(
-                user=self._current_user(request),
-                current_password=data["currentPassword"],
-                new_password=data["newPassword"],
-                actor=Actor.from_request(request),
-            )
-        except services.PasswordChangeRejected as exc:
-            raise ValidationError(exc.fields) from None
-        except services.PasswordGuessesExhausted as exc:
-            raise Throttled(wait=exc.retry_after) from None
-        except HashingBusy:
-            raise LoginBusy() from None
+        pair = services.password_change(
+            user=self._current_user(request),
+            current_password=data["currentPassword"],
+            new_password=data["newPassword"],
+            actor=Actor.from_request(request),
+        )
         return Response(_pair(pair))
 
     @staticmethod

@@ -17,29 +17,44 @@ from accounts.models import RefreshTokenRecord, User, Workspace, normalize_email
 from accounts.selectors import user_get_by_email
 from activity.actor import Actor
 from activity.services import activity_record, security_event
+from parsalink.core.errors import AppError
 
 
-class LoginFailed(Exception):
+class LoginFailed(AppError):
     """Wrong password, unknown email, inactive or system user: deliberately indistinguishable."""
 
-
-class RefreshRejected(Exception):
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    status_code = 401
+    code = "invalid_credentials"
+    detail = "Invalid email or password."
 
 
-class PasswordChangeRejected(Exception):
+class RefreshRejected(AppError):
+    """A refresh token that cannot be rotated (its message says why)."""
+
+    status_code = 401
+    code = "token_not_valid"
+    detail = "Token is invalid or revoked."
+
+
+class PasswordChangeRejected(AppError):
+    """A wrong current password or a new one the validators refuse: a 400 with `fields`."""
+
     def __init__(self, fields: dict[str, list[str]]) -> None:
-        super().__init__(fields)
-        self.fields = fields
+        super().__init__(fields=fields)
 
 
-class PasswordGuessesExhausted(Exception):
+class PasswordGuessesExhausted(AppError):
     """The person's THROTTLE_LOGIN_PER_EMAIL budget is spent; retry after `retry_after` seconds."""
 
+    status_code = 429
+    code = "throttled"
+
     def __init__(self, retry_after: int) -> None:
-        super().__init__(retry_after)
+        unit = "second" if retry_after == 1 else "seconds"
+        super().__init__(
+            f"Request was throttled. Expected available in {retry_after} {unit}.",
+            headers={"Retry-After": str(retry_after)},
+        )
         self.retry_after = retry_after
 
 
@@ -286,7 +301,7 @@ def token_refresh(*, raw: str, ip: str | None, user_agent: str) -> tokens.TokenP
     try:
         claims = tokens.decode(raw, tokens.REFRESH)
     except tokens.InvalidToken as exc:
-        raise RefreshRejected(exc.message) from None
+        raise RefreshRejected(exc.detail) from None
     # Never earlier than its parent, which passed the tokens_valid_after check: a child issued
     # on a machine whose clock lags must not be born dead.
     issued_ms = max(tokens.now_ms(), claims.issued_ms)

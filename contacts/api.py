@@ -128,21 +128,15 @@ class ContactViewSet(viewsets.GenericViewSet):
 
     @extend_schema(responses={204: None})
     def destroy(self, request, pk=None):
-        try:
-            services.contact_delete(contact=self.get_object(), actor=Actor.from_request(request))
-        except Contact.DoesNotExist:
-            raise NotFound() from None
+        services.contact_delete(contact=self.get_object(), actor=Actor.from_request(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     def _update(self, request, *, partial: bool) -> Response:
         contact = self.get_object()
         data = _validated(request, partial=partial)
-        try:
-            contact = services.contact_update(
-                contact=contact, actor=Actor.from_request(request), data=data
-            )
-        except Contact.DoesNotExist:
-            raise NotFound() from None
+        contact = services.contact_update(
+            contact=contact, actor=Actor.from_request(request), data=data
+        )
         return Response(ContactOutput(contact).data)
 
 
