@@ -9,8 +9,11 @@ from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
-from accounts import services, tokens
+from accounts import tokens
 from accounts.selectors import user_get
+from accounts.services import login as login_service
+from accounts.services import refresh as refresh_service
+from accounts.services import sessions as sessions_service
 from accounts.throttles import LoginPerEmailThrottle, LoginPerIpThrottle, RefreshPerIpThrottle
 from activity.actor import Actor
 from parsalink.core.bearer import WWW_AUTHENTICATE
@@ -95,7 +98,7 @@ class AuthViewSet(viewsets.ViewSet):
     )
     def login(self, request):
         data = _validated(LoginInput, request)
-        result = services.login(
+        result = login_service.login(
             email=data["email"],
             password=data["password"],
             ip=client_ip(request),
@@ -114,7 +117,7 @@ class AuthViewSet(viewsets.ViewSet):
     )
     def refresh(self, request):
         data = _validated(RefreshInput, request)
-        pair = services.token_refresh(
+        pair = refresh_service.token_refresh(
             raw=data["refresh"], ip=client_ip(request), user_agent=user_agent(request)
         )
         return Response(_pair(pair))
@@ -129,13 +132,17 @@ class AuthViewSet(viewsets.ViewSet):
     )
     def logout(self, request):
         data = _validated(RefreshInput, request)
-        services.logout(raw=data["refresh"], ip=client_ip(request), user_agent=user_agent(request))
+        sessions_service.logout(
+            raw=data["refresh"], ip=client_ip(request), user_agent=user_agent(request)
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(request=None, responses={204: None})
     @action(detail=False, methods=["post"], url_path="logout-all", permission_classes=[IsPerson])
     def logout_all(self, request):
-        services.logout_all(user=self._current_user(request), actor=Actor.from_request(request))
+        sessions_service.logout_all(
+            user=self._current_user(request), actor=Actor.from_request(request)
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(responses={200: UserOutput})
@@ -147,7 +154,7 @@ class AuthViewSet(viewsets.ViewSet):
     @action(detail=False, methods=["post"], permission_classes=[IsPerson])
     def password(self, request):
         data = _validated(PasswordInput, request)
-        pair = services.password_change(
+        pair = sessions_service.password_change(
             user=self._current_user(request),
             current_password=data["currentPassword"],
             new_password=data["newPassword"],

@@ -317,6 +317,10 @@ SPECTACULAR_SETTINGS = {
 
 PARSALINK_BENCHMARK = env_bool("PARSALINK_BENCHMARK", False)
 
+# Default age in days for `manage.py purgeactivity`, validated by the command itself (a bad value
+# is that command's one-line error, not a refusal of the whole server to start).
+ACTIVITY_RETENTION_DAYS = env_str("ACTIVITY_RETENTION_DAYS", "365")
+
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
 # One JSON object a line on stdout (parsalink/core/logging.py); gunicorn's own lines use the same
 # formatter (gunicorn.conf.py). Request lines never carry headers, bodies or query strings.

@@ -2,21 +2,21 @@
 
 from itertools import count
 
-from accounts import services
 from accounts.models import User, Workspace
+from accounts.services import users
 
 PASSWORD = "correct horse battery staple"
 _seq = count(1)
 
 
 def make_workspace(name: str = "Workspace") -> Workspace:
-    return services.workspace_create(name=name)
+    return users.workspace_create(name=name)
 
 
 def make_user(
     workspace: Workspace, *, email: str | None = None, password: str = PASSWORD, **fields
 ) -> User:
-    user = services.user_create(
+    user = users.user_create(
         email=email or f"user{next(_seq)}@example.com",
         password=password,
         first_name=fields.pop("first_name", "Jane"),
