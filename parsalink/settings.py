@@ -1,4 +1,4 @@
-"""ParsaLink settings: one file, every value from the environment (see README "Operations")."""
+"""ParsaLink settings: one file, every value from the environment (see docs/operations.md)."""
 
 import hashlib
 import sys
@@ -111,7 +111,7 @@ TEMPLATES = [
 
 # Database: PostgreSQL from DATABASE_URL, an embedded SQLite file otherwise (quick start only).
 # Persistent connections with health checks: opening a connection per request costs more than
-# the whole authentication path (see README "Performance").
+# the whole authentication path (see docs/performance.md).
 DATABASE_URL = env_str("DATABASE_URL")
 if DATABASE_URL:
     DATABASES = {
@@ -161,7 +161,7 @@ else:
         }
     }
 
-# Passwords: Argon2id first, with parameters measured in README "Performance".
+# Passwords: Argon2id first, with parameters measured in docs/performance.md.
 PASSWORD_HASHERS = [
     "accounts.hashers.ParsaLinkArgon2Hasher",
     "accounts.hashers.ParsaLinkPBKDF2Hasher",
@@ -210,7 +210,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
 # Django's SECURE_PROXY_SSL_HEADER stays unset on purpose: it would believe the header from anyone.
 FORWARDED_ALLOW_IPS = env_list("FORWARDED_ALLOW_IPS")
 HTTPS_ONLY = not DEBUG
-# /healthz and /readyz answer over plain HTTP (internal network, README "Operations"): they are
+# /healthz and /readyz answer over plain HTTP (internal network, docs/operations.md): they are
 # served by HealthCheckMiddleware, ahead of HttpsOnlyMiddleware.
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
