@@ -8,7 +8,8 @@ from django.test.utils import CaptureQueriesContext
 from accounts.models import SystemUserProtected, User
 from accounts.services import users
 from activity.actor import Actor
-from tests.clients import key_client_for, key_for
+from tests.clients import key_client_for
+from tests.factories import key_for
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,8 @@ from django.db import connection
 from django.test import override_settings
 from django.utils import timezone
 
-from tests.clients import key_client_for, key_for
+from tests.clients import key_client_for
+from tests.factories import key_for
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.apikeys.urls")]
 
