@@ -1,4 +1,4 @@
-# ParsaLink API server image (README "Operations"). Two stages: the builder resolves and installs
+# ParsaLink API server image (docs/operations.md). Two stages: the builder resolves and installs
 # the dependencies into a virtualenv; the final image copies only that virtualenv and the source,
 # so no compiler, pip cache or build files reach it.
 

@@ -36,11 +36,12 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf $(VENV) db.sqlite3 .pytest_cache .ruff_cache
 
-# Benchmarks (README "Performance"): PostgreSQL at 127.0.0.1:5432 (or BENCH_PG_URL), wrk from
+# Benchmarks (docs/performance.md): PostgreSQL at 127.0.0.1:5432 (or BENCH_PG_URL), wrk from
 # Debian (installed if missing), the stock peers' packages from the bench extra.
 $(VENV)/.installed-bench: pyproject.toml | $(VENV)/.installed
 	$(BIN)/pip install --quiet -e '.[dev,bench]'

@@ -1,18 +1,18 @@
-"""gunicorn settings, every value from the environment (README "Operations").
+"""gunicorn settings, every value from the environment (docs/operations.md).
 
 gunicorn reads ./gunicorn.conf.py by default, so `gunicorn parsalink.wsgi` from the repository root
 (or the container's /app) uses this file without a `-c` flag.
 """
 
-import json
 import multiprocessing
 import os
 import sys
 
-from gunicorn import util as _gunicorn_util
-from gunicorn.http import wsgi as _gunicorn_wsgi
+from django.core.exceptions import ImproperlyConfigured
 
-from parsalink.logging import json_stdout_config
+from parsalink.core import gunicorn_patches
+from parsalink.core.logging import json_stdout_config
+from parsalink.env import env_int
 
 # Configuration errors stop the master here, before any worker forks, with exactly one line on
 # stderr and a non-zero exit (contract): settings.py exits with a one-line reason when
@@ -25,21 +25,18 @@ except Exception as exc:  # anything a bad environment can raise; SystemExit pas
 
 
 def _int(name: str, default: int, minimum: int = 0) -> int:
-    raw = os.environ.get(name, "")
+    """parsalink/env.py's reader; a bad value stops the master with one line, as above."""
     try:
-        value = int(raw) if raw else default
-    except ValueError:
-        sys.exit(f"configuration error: {name} must be an integer, not {raw!r}")
-    if value < minimum:
-        sys.exit(f"configuration error: {name} must be at least {minimum}, not {value}")
-    return value
+        return env_int(name, default, minimum=minimum)
+    except ImproperlyConfigured as exc:
+        sys.exit(f"configuration error: {exc}")
 
 
 bind = [f"{os.environ.get('BIND_HOST', '0.0.0.0')}:{_int('PORT', 8000, 1)}"]  # noqa: S104
 
 # gthread: a login waiting for its password hash (accounts/hashing.py, up to LOGIN_QUEUE_TIMEOUT)
 # holds one thread, not a whole process, so the other threads keep serving the API under a login
-# flood (README "Performance"). The worker cap keeps a big host within PostgreSQL's default 100
+# flood (docs/performance.md). The worker cap keeps a big host within PostgreSQL's default 100
 # connections (each thread keeps its own: 9 x 8 = 72).
 workers = _int("GUNICORN_WORKERS", min(2 * multiprocessing.cpu_count() + 1, 9), 1)
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
@@ -82,19 +79,8 @@ if os.environ.get("GUNICORN_CERTFILE"):
     certfile = os.environ["GUNICORN_CERTFILE"]
     keyfile = os.environ.get("GUNICORN_KEYFILE")
 
-# No `Server:` response header. gunicorn (since 20.1) sends `Server: gunicorn` without a version
-# and has no setting for it (benoitc/gunicorn#825); assigning `gunicorn.SERVER` does not work
-# reliably because gunicorn.http.wsgi copies the value at import time. Dropping the line from the
-# default headers is the one place that covers every response; tests/ops/test_headers.py fails
-# if a gunicorn upgrade changes this method.
-_default_headers = _gunicorn_wsgi.Response.default_headers
-
-
-def _default_headers_without_server(self):
-    return [line for line in _default_headers(self) if not line.startswith("Server:")]
-
-
-_gunicorn_wsgi.Response.default_headers = _default_headers_without_server
+# No `Server:` header, and gunicorn's own refusals as JSON (parsalink/core/gunicorn_patches.py).
+gunicorn_patches.apply()
 
 
 def post_worker_init(worker) -> None:
@@ -103,41 +89,7 @@ def post_worker_init(worker) -> None:
     request after a deploy or a max_requests recycle."""
     from django.urls import get_resolver
 
-    from parsalink import health
+    from parsalink.core import health
 
     get_resolver().url_patterns  # noqa: B018 (imports every view module)
     health.expected_migrations()
-
-
-# Requests that gunicorn's own parser refuses (a request line or header over the size limit, a
-# malformed header line, too many headers) never reach Django; gunicorn answers them with an
-# HTML page (workers/base.py handle_error: 400, 403, 414, 417, 431, 501, 500). The
-# contract wants every error as {detail, code} JSON, so the same replacement as above: the
-# workers call gunicorn.util.write_error through the module, at request time. The parser's
-# message is not echoed: it can quote the client's own bytes.
-_ERROR_CODES = {
-    400: "bad_request",
-    403: "forbidden",
-    404: "not_found",
-    414: "uri_too_long",
-    417: "expectation_failed",
-    431: "headers_too_large",
-    501: "not_implemented",
-}
-
-
-def _write_json_error(sock, status_int, reason, mesg):
-    body = json.dumps(
-        {"detail": f"{reason}.", "code": _ERROR_CODES.get(status_int, "server_error")}
-    ).encode()
-    head = (
-        f"HTTP/1.1 {status_int} {reason}\r\n"
-        "Connection: close\r\n"
-        "Content-Type: application/json\r\n"
-        "X-Content-Type-Options: nosniff\r\n"
-        f"Content-Length: {len(body)}\r\n\r\n"
-    ).encode("latin-1")
-    _gunicorn_util.write_nonblock(sock, head + body)
-
-
-_gunicorn_util.write_error = _write_json_error

@@ -8,8 +8,8 @@ deleted, moved to another workspace or given a password here.
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
-from accounts import services
 from accounts.models import User, Workspace
+from accounts.services import users
 from activity.actor import Actor
 
 
@@ -22,7 +22,7 @@ class WorkspaceAdmin(admin.ModelAdmin):
         if change:
             super().save_model(request, obj, form, change)
         else:
-            created = services.workspace_create(name=obj.name)
+            created = users.workspace_create(name=obj.name)
             obj.pk, obj.created_at = created.pk, created.created_at
 
 
@@ -83,6 +83,6 @@ class UserAdmin(DjangoUserAdmin):
         was_active = change and User.objects.filter(pk=obj.pk, is_active=True).exists()
         super().save_model(request, obj, form, change)
         if was_active and not obj.is_active:
-            services.user_deactivate(
+            users.user_deactivate(
                 user=obj, actor=Actor.system(workspace_id=obj.workspace_id, user_id=request.user.pk)
             )

@@ -1,4 +1,5 @@
-"""The /api/auth/ endpoints: thin views over accounts.services and accounts.user_sessions."""
+"""The /api/auth/ endpoints: thin views over accounts.services (whose AppErrors the handler
+answers), sessions included."""
 
 from django.conf import settings
 from drf_spectacular.utils import (
@@ -9,35 +10,24 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import (
-    APIException,
-    AuthenticationFailed,
-    NotFound,
-    Throttled,
-    ValidationError,
-)
+from rest_framework.exceptions import AuthenticationFailed, NotFound
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
-from accounts import services, tokens, user_sessions
-from accounts.bearer import WWW_AUTHENTICATE
-from accounts.hashing import HashingBusy
+from accounts import tokens
 from accounts.models import Session
-from accounts.permissions import IsPerson
 from accounts.selectors import sessions_live_query, user_get
+from accounts.services import credentials as credentials_service
+from accounts.services import login as login_service
+from accounts.services import refresh as refresh_service
+from accounts.services import user_sessions
 from accounts.throttles import LoginPerEmailThrottle, LoginPerIpThrottle, RefreshPerIpThrottle
-from activity.actor import Actor, client_ip
-from parsalink.pagination import CursorPagination
-from parsalink.serializers import StrictSerializer
-
-
-class LoginBusy(APIException):
-    """No password-hashing capacity came free within LOGIN_QUEUE_TIMEOUT (accounts/hashing.py)."""
-
-    status_code = status.HTTP_429_TOO_MANY_REQUESTS
-    default_detail = "Too many logins in progress; retry shortly."
-    default_code = "login_busy"
-    wait = 1  # DRF's handler sends it as Retry-After
+from activity.actor import Actor
+from parsalink.core.bearer import WWW_AUTHENTICATE
+from parsalink.core.client import client_ip, user_agent
+from parsalink.core.pagination import CursorPagination
+from parsalink.core.permissions import IsPerson
+from parsalink.core.serializers import StrictSerializer
 
 
 class LoginInput(StrictSerializer):
@@ -116,19 +106,12 @@ class AuthViewSet(viewsets.ViewSet):
     )
     def login(self, request):
         data = _validated(LoginInput, request)
-        try:
-            result = services.login(
-                email=data["email"],
-                password=data["password"],
-                ip=client_ip(request),
-                user_agent=request.META.get("HTTP_USER_AGENT", "")[:300],
-            )
-        except services.LoginFailed:
-            raise AuthenticationFailed(
-                "Invalid email or password.", code="invalid_credentials"
-            ) from None
-        except HashingBusy:
-            raise LoginBusy() from None
+        result = login_service.login(
+            email=data["email"],
+            password=data["password"],
+            ip=client_ip(request),
+            user_agent=user_agent(request),
+        )
         return Response({**_pair(result.pair), "user": UserOutput(result.user).data})
 
     @extend_schema(request=RefreshInput, responses={200: TokenPairOutput})
@@ -142,14 +125,9 @@ class AuthViewSet(viewsets.ViewSet):
     )
     def refresh(self, request):
         data = _validated(RefreshInput, request)
-        try:
-            pair = services.token_refresh(
-                raw=data["refresh"],
-                ip=client_ip(request),
-                user_agent=request.META.get("HTTP_USER_AGENT", "")[:300],
-            )
-        except services.RefreshRejected as exc:
-            raise AuthenticationFailed(exc.message, code="token_not_valid") from None
+        pair = refresh_service.token_refresh(
+            raw=data["refresh"], ip=client_ip(request), user_agent=user_agent(request)
+        )
         return Response(_pair(pair))
 
     @extend_schema(request=RefreshInput, responses={204: None})
@@ -162,20 +140,17 @@ class AuthViewSet(viewsets.ViewSet):
     )
     def logout(self, request):
         data = _validated(RefreshInput, request)
-        try:
-            services.logout(
-                raw=data["refresh"],
-                ip=client_ip(request),
-                user_agent=request.META.get("HTTP_USER_AGENT", "")[:300],
-            )
-        except tokens.InvalidToken as exc:
-            raise AuthenticationFailed(exc.message, code="token_not_valid") from None
+        credentials_service.logout(
+            raw=data["refresh"], ip=client_ip(request), user_agent=user_agent(request)
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(request=None, responses={204: None})
     @action(detail=False, methods=["post"], url_path="logout-all", permission_classes=[IsPerson])
     def logout_all(self, request):
-        services.logout_all(user=self._current_user(request), actor=Actor.from_request(request))
+        credentials_service.logout_all(
+            user=self._current_user(request), actor=Actor.from_request(request)
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(responses={200: UserOutput})
@@ -187,19 +162,12 @@ class AuthViewSet(viewsets.ViewSet):
     @action(detail=False, methods=["post"], permission_classes=[IsPerson])
     def password(self, request):
         data = _validated(PasswordInput, request)
-        try:
-            pair = services.password_change(
-                user=self._current_user(request),
-                current_password=data["currentPassword"],
-                new_password=data["newPassword"],
-                actor=Actor.from_request(request),
-            )
-        except services.PasswordChangeRejected as exc:
-            raise ValidationError(exc.fields) from None
-        except services.PasswordGuessesExhausted as exc:
-            raise Throttled(wait=exc.retry_after) from None
-        except HashingBusy:
-            raise LoginBusy() from None
+        pair = credentials_service.password_change(
+            user=self._current_user(request),
+            current_password=data["currentPassword"],
+            new_password=data["newPassword"],
+            actor=Actor.from_request(request),
+        )
         return Response(_pair(pair))
 
     @staticmethod

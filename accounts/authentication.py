@@ -4,11 +4,8 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
 from accounts import tokens
-from accounts.bearer import WWW_AUTHENTICATE, bearer_token
 from accounts.selectors import principal_for_token
-
-# Bearer credentials in this namespace belong to the API-key authentication class.
-API_KEY_NAMESPACE = "pk_"
+from parsalink.core.bearer import API_KEY_NAMESPACE, WWW_AUTHENTICATE, bearer_token
 
 
 class JWTBearerAuthentication(BaseAuthentication):

@@ -1,5 +1,5 @@
 """Password hashers: Argon2id sized for a 2-core API server, every hash on accounts.hashing's
-low-priority threads (README "Performance")."""
+low-priority threads (docs/performance.md)."""
 
 from django.contrib.auth.hashers import Argon2PasswordHasher, PBKDF2PasswordHasher
 

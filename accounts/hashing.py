@@ -9,9 +9,9 @@ idle cycle and the API's requests the CPU whenever they want it.
 
 Waiting, not refusing: the caller waits up to `LOGIN_QUEUE_TIMEOUT` seconds for its hash to
 *start*; a hash that started is always waited for to the end (it is short). If none started in
-time the queued job is cancelled (it never hashes) and HashingBusy is raised: login and password
-change answer 429 `login_busy` with Retry-After, any other view (the admin's login) the same
-through parsalink.middleware.
+time the queued job is cancelled (it never hashes) and HashingBusy is raised: an AppError, so
+login and password change answer 429 `login_busy` with Retry-After, and any other view (the
+admin's login) the same through parsalink/core/middleware.py.
 
 The bound is per process (each gunicorn worker has its own pool), so the host hashes at most
 workers x LOGIN_HASH_THREADS passwords at once, all at low priority. Threads do not survive
@@ -26,11 +26,18 @@ from typing import TypeVar
 
 from django.conf import settings
 
+from parsalink.core.errors import AppError
+
 T = TypeVar("T")
 
 
-class HashingBusy(Exception):
+class HashingBusy(AppError):
     """No hashing thread became free within LOGIN_QUEUE_TIMEOUT; retry shortly."""
+
+    status_code = 429
+    code = "login_busy"
+    detail = "Too many logins in progress; retry shortly."
+    default_headers = {"Retry-After": "1"}
 
 
 _lock = threading.Lock()

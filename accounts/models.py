@@ -16,7 +16,7 @@ from django.db import models, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from parsalink.ids import ID_MAX_LENGTH, PrefixedId
+from parsalink.core.ids import ID_MAX_LENGTH, PrefixedId
 
 
 class Workspace(models.Model):
@@ -44,7 +44,7 @@ class UserManager(BaseUserManager):
 
     def create_user(self, email: str, password: str | None = None, **fields) -> "User":
         """A person; without a workspace, a new one from the workspace service (createsuperuser)."""
-        from accounts.services import workspace_create  # services import this module
+        from accounts.services.users import workspace_create  # it imports this module
 
         with transaction.atomic(using=self._db):
             if "workspace" not in fields and "workspace_id" not in fields:
@@ -152,7 +152,7 @@ class User(AbstractBaseUser, PermissionsMixin):
         with transaction.atomic(using=kwargs.get("using")):
             super().save(**kwargs)
             if ends_sessions:
-                from accounts.services import user_tokens_revoke_all  # services import this module
+                from accounts.services.users import user_tokens_revoke_all  # it imports this
 
                 user_tokens_revoke_all(user=self)
         if writes_password:

@@ -8,7 +8,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import Session, User
-from accounts.principal import Principal
+from parsalink.core.principal import Principal
 
 _AUTH_COLUMNS = ", ".join(
     f"u.{column}"

@@ -9,8 +9,8 @@ import logging
 from dataclasses import dataclass
 
 from accounts.models import normalize_email
-from activity.actor import client_ip
 from parsalink.core import ratelimit
+from parsalink.core.client import client_ip
 from parsalink.core.throttling import StoreRateThrottle, charge
 
 throttle_log = logging.getLogger("parsalink.security")

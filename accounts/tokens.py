@@ -15,16 +15,22 @@ from rest_framework_simplejwt.state import token_backend
 from rest_framework_simplejwt.tokens import AccessToken, Token
 from ulid import ULID
 
+from parsalink.core.errors import AppError
+
 ACCESS = "access"
 REFRESH = "refresh"
 
 
-class InvalidToken(Exception):
+class InvalidToken(AppError):
     """A token that is forged, expired, of the wrong type or malformed; always a 401."""
 
-    def __init__(self, message: str = "Token is invalid or expired.") -> None:
-        super().__init__(message)
-        self.message = message
+    status_code = 401
+    code = "token_not_valid"
+    detail = "Token is invalid or expired."
+
+    @property
+    def message(self) -> str:
+        return self.detail
 
 
 class _RefreshToken(Token):

@@ -15,14 +15,14 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.forms import LoginForm
 from accounts.hashing import HashingBusy
 from accounts.selectors import sessions_live
-from accounts.services import LoginFailed
-from accounts.throttles import login_email_budget, login_ip_budget
-from accounts.user_sessions import (
+from accounts.services.login import LoginFailed
+from accounts.services.user_sessions import (
     SessionNotFound,
     browser_login,
     session_end,
     sessions_end_others,
 )
+from accounts.throttles import login_email_budget, login_ip_budget
 from accounts.web import (
     LOGIN_PATH,
     browser_logout,
@@ -34,7 +34,7 @@ from accounts.web import (
     safe_next,
     signed_in,
 )
-from activity.actor import client_ip
+from parsalink.core.client import client_ip
 from parsalink.core.pages import error_page
 
 WRONG_CREDENTIALS = "That email and password do not match an account that can sign in."

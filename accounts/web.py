@@ -1,8 +1,8 @@
 """The signed-in person of a browser page: the Django session cookie holds their `ses_` id.
 
-A browser sign-in is one of the person's sessions (accounts.user_sessions). Every page request
-checks that session with one query, so ending it anywhere (logout-all, password change,
-deactivation, another session's "End") signs the browser out on its next request. The pages
+A browser sign-in is one of the person's sessions (accounts/services/user_sessions.py). Every
+page request checks that session with one query, so ending it anywhere (logout-all, password
+change, deactivation, another session's "End") signs the browser out on its next request. The pages
 never look at an Authorization header: a Bearer credential opens no page.
 """
 
@@ -18,9 +18,10 @@ from django.views.decorators.cache import never_cache
 
 from accounts.models import User
 from accounts.selectors import session_live_user
-from accounts.user_sessions import session_terminate, session_touch
-from activity.actor import Actor, client_ip
+from accounts.services.user_sessions import session_terminate, session_touch
+from activity.actor import Actor
 from activity.services import activity_record
+from parsalink.core.client import client_ip
 
 SESSION_KEY = "parsalink_session_id"
 # When this browser last marked its session used: pages mark it at most once a minute, so an

@@ -2,11 +2,11 @@
 
 from django.apps import apps
 from django.contrib import admin
+from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import User
 from activity.models import ActivityEvent
-from parsalink.admin import ReadOnlyAdminMixin
+from parsalink.core.admin_mixins import ReadOnlyAdminMixin
 
 # The actions the server records (filter choices without a DISTINCT scan of a large table).
 KNOWN_ACTIONS = (
@@ -56,7 +56,7 @@ class ActorFilter(_WorkspaceScopedFilter):
         workspace_id = self._workspace_id(request)
         if not workspace_id:
             return []
-        users = User.objects.filter(workspace_id=workspace_id).order_by("email")
+        users = get_user_model().objects.filter(workspace_id=workspace_id).order_by("email")
         return [(user.id, user.email) for user in users[:200]]
 
 

@@ -8,7 +8,7 @@ from rest_framework.response import Response
 
 from activity.models import ActivityEvent
 from activity.selectors import activity_get, activity_list
-from parsalink.ids import is_valid_id
+from parsalink.core.ids import is_valid_id
 
 
 class ActivityOutput(serializers.Serializer):

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from parsalink.ids import ID_MAX_LENGTH, PrefixedId
+from parsalink.core.ids import ID_MAX_LENGTH, PrefixedId
 
 
 class ActivityEvent(models.Model):

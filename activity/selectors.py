@@ -5,7 +5,7 @@ from datetime import datetime
 from django.db.models import QuerySet
 
 from activity.models import ActivityEvent
-from parsalink.ids import is_valid_id
+from parsalink.core.ids import is_valid_id
 
 
 def activity_list(

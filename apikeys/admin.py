@@ -14,7 +14,7 @@ from django.utils.cache import add_never_cache_headers
 from activity.actor import Actor
 from apikeys import services
 from apikeys.models import ApiKey, ApiKeyUsage
-from parsalink.admin import ReadOnlyAdminMixin
+from parsalink.core.admin_mixins import ReadOnlyAdminMixin
 
 _KEY_COLUMNS = (
     "id",

@@ -4,21 +4,15 @@ from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException, NotFound
+from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
-from accounts.permissions import IsPerson
 from activity.actor import Actor
 from apikeys import selectors, services
 from apikeys.models import ApiKey
-from parsalink.pagination import CursorPagination
-from parsalink.serializers import StrictSerializer
-
-
-class KeyRevoked(APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = "The API key is revoked; create a new key instead."
-    default_code = "key_revoked"
+from parsalink.core.pagination import CursorPagination
+from parsalink.core.permissions import IsPerson
+from parsalink.core.serializers import StrictSerializer
 
 
 class ApiKeyCreateInput(StrictSerializer):
@@ -138,14 +132,11 @@ class ApiKeyViewSet(viewsets.GenericViewSet):
         api_key = self._key(pk)
         serializer = ApiKeyRollInput(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            created = services.api_key_roll(
-                api_key=api_key,
-                actor=Actor.from_request(request),
-                overlap_seconds=serializer.validated_data["expiresIn"],
-            )
-        except services.KeyAlreadyRevoked:
-            raise KeyRevoked() from None
+        created = services.api_key_roll(
+            api_key=api_key,
+            actor=Actor.from_request(request),
+            overlap_seconds=serializer.validated_data["expiresIn"],
+        )
         return Response(_created_body(created), status=status.HTTP_201_CREATED)
 
     @extend_schema(

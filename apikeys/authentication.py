@@ -12,16 +12,14 @@ from django.utils import timezone
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import AuthenticationFailed, Throttled
 
-from accounts.bearer import WWW_AUTHENTICATE, bearer_token
-from accounts.principal import Principal
-from activity.actor import client_ip
 from activity.services import security_event
 from apikeys import crypto
 from apikeys.selectors import api_key_auth_row
+from parsalink.core.bearer import API_KEY_NAMESPACE, WWW_AUTHENTICATE, bearer_token
+from parsalink.core.client import client_ip
+from parsalink.core.principal import Principal
 from parsalink.core.throttling import charge
 
-# Bearer credentials in this namespace are ours; anything else belongs to another class.
-NAMESPACE = "pk_"
 # Set on the Django HttpRequest for every request that named an existing key (valid or not),
 # so ApiKeyUsageMiddleware can log it once the response status is known.
 USAGE_KEY_ATTR = "parsalink_api_key_id"
@@ -47,7 +45,7 @@ class ApiKeyAuthentication(BaseAuthentication):
 
     def authenticate(self, request):
         raw = bearer_token(request)
-        if raw is None or not raw.startswith(NAMESPACE):
+        if raw is None or not raw.startswith(API_KEY_NAMESPACE):
             return None
         django_request = request._request
         setattr(django_request, SEEN_ATTR, True)

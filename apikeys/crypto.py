@@ -24,7 +24,9 @@ from dataclasses import dataclass
 from django.conf import settings
 from ulid import ULID
 
-KEY_PREFIX = "pk_live_"
+from parsalink.core.bearer import API_KEY_NAMESPACE
+
+KEY_PREFIX = f"{API_KEY_NAMESPACE}live_"
 SECRET_LENGTH = 32
 CHECKSUM_LENGTH = 6
 BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"

@@ -6,12 +6,12 @@ from django.db import DatabaseError
 from django.utils import timezone
 from rest_framework.exceptions import AuthenticationFailed
 
-from accounts.bearer import bearer_token
-from activity.actor import client_ip
 from apikeys import crypto
-from apikeys.authentication import NAMESPACE, SEEN_ATTR, USAGE_KEY_ATTR, USAGE_TOUCH_ATTR
+from apikeys.authentication import SEEN_ATTR, USAGE_KEY_ATTR, USAGE_TOUCH_ATTR
 from apikeys.selectors import api_key_auth_row
 from apikeys.services import usage_record
+from parsalink.core.bearer import API_KEY_NAMESPACE, bearer_token
+from parsalink.core.client import client_ip, user_agent
 
 logger = logging.getLogger("parsalink.apikeys")
 
@@ -21,7 +21,7 @@ def _key_id_not_seen_by_drf(request) -> str | None:
     plain HTTP or for its size, an unrouted 404), so it is in the key's usage log too. Costs
     nothing without a key."""
     header = request.META.get("HTTP_AUTHORIZATION", "")
-    if NAMESPACE not in header or getattr(request, SEEN_ATTR, False):
+    if API_KEY_NAMESPACE not in header or getattr(request, SEEN_ATTR, False):
         return None
     try:
         raw = bearer_token(request)
@@ -60,7 +60,7 @@ class ApiKeyUsageMiddleware:
                     path=request.path,
                     status=response.status_code,
                     ip=client_ip(request),
-                    user_agent=request.META.get("HTTP_USER_AGENT", ""),
+                    user_agent=user_agent(request),
                     touch_last_used=getattr(request, USAGE_TOUCH_ATTR, False),
                 )
         except DatabaseError:

@@ -5,7 +5,7 @@ from django.db import models
 from django.utils import timezone
 
 from apikeys.crypto import display_prefix
-from parsalink.ids import ID_MAX_LENGTH, PrefixedId
+from parsalink.core.ids import ID_MAX_LENGTH, PrefixedId
 
 
 class ApiKey(models.Model):

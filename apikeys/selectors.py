@@ -8,7 +8,7 @@ from django.db.models import Min, QuerySet
 
 from accounts.models import User
 from apikeys.models import ApiKey, ApiKeyUsage
-from parsalink.ids import is_valid_id
+from parsalink.core.ids import is_valid_id
 
 # lastUsedAt is written at most once per this interval per key (see services.usage_record).
 LAST_USED_RESOLUTION = timedelta(minutes=1)

@@ -12,12 +12,17 @@ from activity.services import activity_record
 from apikeys import crypto
 from apikeys.models import ApiKey, ApiKeyUsage
 from apikeys.selectors import LAST_USED_RESOLUTION
+from parsalink.core.errors import AppError
 
 MAX_ROLL_OVERLAP_SECONDS = 7 * 24 * 3600
 
 
-class KeyAlreadyRevoked(Exception):
+class KeyAlreadyRevoked(AppError):
     """A revoked key cannot be rolled (its integrations are already cut off)."""
+
+    status_code = 409
+    code = "key_revoked"
+    detail = "The API key is revoked; create a new key instead."
 
 
 @dataclass(frozen=True, slots=True)

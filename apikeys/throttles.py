@@ -5,9 +5,9 @@ key's first request and lasts the rate's period, so a key never sends more than 
 one window, on any number of workers. JWT requests skip it without touching the store.
 """
 
-from activity.actor import client_ip
 from activity.services import security_event
 from apikeys.authentication import ApiKeyInfo
+from parsalink.core.client import client_ip
 from parsalink.core.throttling import StoreRateThrottle
 
 

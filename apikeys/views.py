@@ -17,9 +17,9 @@ from activity.forms import ActivityFilterForm
 from activity.selectors import activity_list
 from apikeys import selectors, services
 from apikeys.forms import ApiKeyCreateForm, ApiKeyRollForm
+from parsalink.core.ids import is_valid_id
 from parsalink.core.keyset import keyset_page
 from parsalink.core.pages import page_not_found
-from parsalink.ids import is_valid_id
 
 
 def _key_or_none(request, key_id: str):

@@ -24,8 +24,9 @@ django.setup()
 
 from django.db import connection, transaction  # noqa: E402
 
-from accounts import services as accounts_services  # noqa: E402
 from accounts.models import User  # noqa: E402
+from accounts.services import login as accounts_login  # noqa: E402
+from accounts.services import users as accounts_services  # noqa: E402
 from activity.actor import Actor  # noqa: E402
 from apikeys import services as apikeys_services  # noqa: E402
 from contacts import services as contacts_services  # noqa: E402
@@ -51,7 +52,7 @@ def _person(name: str, email: str) -> User:
 def _access_token(user: User) -> str:
     """A fresh access token without hashing a password (the login service's session starter)."""
     with transaction.atomic():
-        return accounts_services._start_session(user, ip=None, user_agent="bench")[1].access
+        return accounts_login.start_session(user, ip=None, user_agent="bench")[1].access
 
 
 def base(out: Path) -> None:
@@ -80,7 +81,7 @@ def base(out: Path) -> None:
             workspace=reader.workspace,
         )
     # One real login through the service (one Argon2 hash) proves the password path works.
-    login = accounts_services.login(
+    login = accounts_login.login(
         email=reader.email, password=PASSWORD, ip="127.0.0.1", user_agent="bench-seed"
     )
     info = {
@@ -102,7 +103,7 @@ def mint(n: int, out: Path) -> None:
     assert len(users) == REFRESH_USERS, "run `seed.py base` first"
     with transaction.atomic():
         lines = [
-            accounts_services._start_session(users[i % len(users)], ip=None, user_agent="bench")[
+            accounts_login.start_session(users[i % len(users)], ip=None, user_agent="bench")[
                 1
             ].refresh
             for i in range(n)

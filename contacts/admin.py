@@ -6,7 +6,7 @@ Changes go through the API (contacts.services), so each one is in the activity l
 from django.contrib import admin
 
 from contacts.models import Contact
-from parsalink.admin import ReadOnlyAdminMixin
+from parsalink.core.admin_mixins import ReadOnlyAdminMixin
 
 
 @admin.register(Contact)

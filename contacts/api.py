@@ -3,8 +3,7 @@
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status, viewsets
-from rest_framework.exceptions import NotFound, ValidationError
-from rest_framework.permissions import AllowAny
+from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 from activity.actor import Actor
@@ -12,8 +11,7 @@ from contacts import services
 from contacts.models import Contact
 from contacts.pagination import KeysetCursorPagination
 from contacts.selectors import SEARCH_MAX_LENGTH, contact_get, contact_list
-from parsalink.ids import is_valid_id
-from parsalink.serializers import StrictSerializer
+from parsalink.core.serializers import StrictSerializer
 
 NOTES_MAX_LENGTH = 10_000
 
@@ -79,16 +77,9 @@ class ContactViewSet(viewsets.GenericViewSet):
     serializer_class = ContactOutput
     pagination_class = KeysetCursorPagination
     queryset = Contact.objects.none()  # for the schema generator; requests use the selectors
-    # True only on the benchmark mount below: the workspace comes from `?workspace=ws_…`.
-    workspace_from_query = False
 
     def workspace_id(self) -> str:
-        if not self.workspace_from_query:
-            return self.request.user.workspace_id
-        raw = self.request.query_params.get("workspace", "")
-        if not is_valid_id(raw, "ws"):
-            raise ValidationError({"workspace": ["A workspace id (ws_…) is required."]})
-        return raw
+        return self.request.user.workspace_id
 
     def list_query(self) -> dict:
         if not hasattr(self, "_list_query"):
@@ -137,21 +128,15 @@ class ContactViewSet(viewsets.GenericViewSet):
 
     @extend_schema(responses={204: None})
     def destroy(self, request, pk=None):
-        try:
-            services.contact_delete(contact=self.get_object(), actor=Actor.from_request(request))
-        except Contact.DoesNotExist:
-            raise NotFound() from None
+        services.contact_delete(contact=self.get_object(), actor=Actor.from_request(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     def _update(self, request, *, partial: bool) -> Response:
         contact = self.get_object()
         data = _validated(request, partial=partial)
-        try:
-            contact = services.contact_update(
-                contact=contact, actor=Actor.from_request(request), data=data
-            )
-        except Contact.DoesNotExist:
-            raise NotFound() from None
+        contact = services.contact_update(
+            contact=contact, actor=Actor.from_request(request), data=data
+        )
         return Response(ContactOutput(contact).data)
 
 
@@ -159,15 +144,3 @@ def _validated(request, *, partial: bool = False) -> dict:
     serializer = ContactInput(data=request.data, partial=partial)
     serializer.is_valid(raise_exception=True)
     return dict(serializer.validated_data)
-
-
-# Benchmarks only (issue 6): the very same class, list action and page size as GET /api/contacts/,
-# with authentication, permissions and throttling off. parsalink/urls.py mounts it at
-# /api/_bench/contacts/ only when PARSALINK_BENCHMARK=1; never in production.
-bench_contact_list_view = ContactViewSet.as_view(
-    {"get": "list"},
-    authentication_classes=[],
-    permission_classes=[AllowAny],
-    throttle_classes=[],
-    workspace_from_query=True,
-)

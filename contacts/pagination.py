@@ -10,7 +10,7 @@ from django.db.models.lookups import GreaterThan, LessThan
 from rest_framework.exceptions import ValidationError
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
-from parsalink.pagination import CursorPagination
+from parsalink.core.pagination import CursorPagination
 
 
 class Row(Func):

@@ -3,7 +3,7 @@
 from django.db.models import Q, QuerySet
 
 from contacts.models import Contact
-from parsalink.ids import is_valid_id
+from parsalink.core.ids import is_valid_id
 
 SEARCH_MAX_LENGTH = 100
 
@@ -14,7 +14,7 @@ def contact_list(*, workspace_id: str, search: str | None = None) -> QuerySet[Co
     The search is `UPPER(col) LIKE UPPER('%term%')` over first/last name, email and company: no
     B-tree index can serve a substring, so PostgreSQL walks the page's ordering index of this
     workspace and stops after pageSize + 1 matches — cheap for common terms, a scan of the
-    workspace's contacts for a term that matches nothing (README "Contacts and activity").
+    workspace's contacts for a term that matches nothing (docs/contacts-and-activity.md).
     """
     queryset = Contact.objects.filter(workspace_id=workspace_id)
     if search:

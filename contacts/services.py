@@ -6,6 +6,7 @@ from django.utils import timezone
 from activity.actor import Actor
 from activity.services import activity_record
 from contacts.models import Contact
+from parsalink.core.errors import AppError
 
 # The model fields a client may write, and the names the API (and the activity log) uses for them.
 API_NAMES = {
@@ -16,6 +17,16 @@ API_NAMES = {
     "company": "company",
     "notes": "notes",
 }
+
+
+class ContactNotFound(AppError):
+    """The contact was deleted meanwhile, or is not in the actor's workspace."""
+
+    status_code = 404
+    code = "not_found"
+    detail = "Not found."
+
+
 # Foreign keys are set by the service itself; validating them would cost a query each.
 _CLEAN_EXCLUDE = ["workspace", "created_by"]
 
@@ -63,7 +74,7 @@ def contact_update(*, contact: Contact, actor: Actor, data: dict[str, object]) -
         .first()
     )
     if locked is None:  # deleted meanwhile, or not the actor's
-        raise Contact.DoesNotExist(contact.pk)
+        raise ContactNotFound
     changed = [field for field, value in data.items() if getattr(locked, field) != value]
     if not changed:
         return locked
@@ -88,7 +99,7 @@ def contact_delete(*, contact: Contact, actor: Actor) -> None:
     contact_id = contact.id
     deleted, _ = Contact.objects.filter(pk=contact_id, workspace_id=actor.workspace_id).delete()
     if not deleted:  # deleted meanwhile, or not the actor's
-        raise Contact.DoesNotExist(contact_id)
+        raise ContactNotFound
     activity_record(
         actor=actor, action="contact.deleted", target_type="contact", target_id=contact_id
     )

@@ -1,4 +1,4 @@
-"""ParsaLink settings: one file, every value from the environment (see README "Operations")."""
+"""ParsaLink settings: one file, every value from the environment (see docs/operations.md)."""
 
 import hashlib
 import sys
@@ -8,8 +8,8 @@ from pathlib import Path
 import dj_database_url
 from csp.constants import NONE, SELF
 
+from parsalink.core.logging import json_stdout_config
 from parsalink.env import env_bool, env_float, env_int, env_list, env_str
-from parsalink.logging import json_stdout_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -69,18 +69,18 @@ INSTALLED_APPS = [
     "parsalink.core",
 ]
 
-# Order matters (parsalink/middleware.py): security headers and the Content-Security-Policy on
+# Order matters (parsalink/core/middleware.py): security headers and the Content-Security-Policy on
 # every response, refusals included; then the request log, the probes (plain HTTP, any Host),
 # the key usage log (around every refusal below it), the HTTPS refusal and the body limit — all
 # before sessions, authentication, throttles or any view.
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
-    "parsalink.middleware.RequestContextMiddleware",
-    "parsalink.middleware.HealthCheckMiddleware",
+    "parsalink.core.middleware.RequestContextMiddleware",
+    "parsalink.core.middleware.HealthCheckMiddleware",
     "apikeys.middleware.ApiKeyUsageMiddleware",
-    "parsalink.middleware.HttpsOnlyMiddleware",
-    "parsalink.middleware.BodySizeLimitMiddleware",
+    "parsalink.core.middleware.HttpsOnlyMiddleware",
+    "parsalink.core.middleware.BodySizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -97,7 +97,7 @@ AUTH_USER_MODEL = "accounts.User"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "parsalink" / "templates"],
+        "DIRS": [],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -111,7 +111,7 @@ TEMPLATES = [
 
 # Database: PostgreSQL from DATABASE_URL, an embedded SQLite file otherwise (quick start only).
 # Persistent connections with health checks: opening a connection per request costs more than
-# the whole authentication path (see README "Performance").
+# the whole authentication path (see docs/performance.md).
 DATABASE_URL = env_str("DATABASE_URL")
 if DATABASE_URL:
     DATABASES = {
@@ -142,10 +142,10 @@ REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "parsalink.cache.RedisCache",
+            "BACKEND": "parsalink.core.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "parsalink"),
-            # A Redis outage must answer a fast 503 (parsalink.middleware), not hold a worker.
+            # A Redis outage must answer a fast 503 (parsalink.core.middleware), not hold a worker.
             "OPTIONS": {
                 "socket_connect_timeout": env_int("REDIS_TIMEOUT", 2, minimum=1),
                 "socket_timeout": env_int("REDIS_TIMEOUT", 2, minimum=1),
@@ -161,7 +161,7 @@ else:
         }
     }
 
-# Passwords: Argon2id first, with parameters measured in README "Performance".
+# Passwords: Argon2id first, with parameters measured in docs/performance.md.
 PASSWORD_HASHERS = [
     "accounts.hashers.ParsaLinkArgon2Hasher",
     "accounts.hashers.ParsaLinkPBKDF2Hasher",
@@ -210,7 +210,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
 # Django's SECURE_PROXY_SSL_HEADER stays unset on purpose: it would believe the header from anyone.
 FORWARDED_ALLOW_IPS = env_list("FORWARDED_ALLOW_IPS")
 HTTPS_ONLY = not DEBUG
-# /healthz and /readyz answer over plain HTTP (internal network, README "Operations"): they are
+# /healthz and /readyz answer over plain HTTP (internal network, docs/operations.md): they are
 # served by HealthCheckMiddleware, ahead of HttpsOnlyMiddleware.
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
@@ -234,8 +234,8 @@ CSRF_FAILURE_VIEW = "parsalink.core.pages.csrf_failure"
 X_FRAME_OPTIONS = "DENY"
 # Every page from this origin alone (contract): no third-party script, style, font or frame, no
 # inline script, no plugin, no <base> rewrite, never framed. Sent on every response (an API
-# answer rendered by a browser gets it too). The API docs (parsalink/docs.py) and the admin need
-# nothing more.
+# answer rendered by a browser gets it too). The API docs (parsalink/core/docs.py) and the admin
+# need nothing more.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
@@ -289,15 +289,15 @@ REST_FRAMEWORK = {
         "apikeys.authentication.ApiKeyAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PARSER_CLASSES": ["parsalink.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["parsalink.core.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_THROTTLE_CLASSES": ["apikeys.throttles.ApiKeyRateThrottle"],
-    "DEFAULT_PAGINATION_CLASS": "parsalink.pagination.CursorPagination",
+    "DEFAULT_PAGINATION_CLASS": "parsalink.core.pagination.CursorPagination",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "parsalink.exceptions.json_exception_handler",
+    "EXCEPTION_HANDLER": "parsalink.core.exceptions.json_exception_handler",
     "UNAUTHENTICATED_USER": None,
     # Throttles read their rate strings from the THROTTLE_* settings above and identify
-    # clients by activity.actor.client_ip (X-Forwarded-For only from FORWARDED_ALLOW_IPS).
+    # clients by parsalink.core.client.client_ip (X-Forwarded-For only from FORWARDED_ALLOW_IPS).
 }
 
 SPECTACULAR_SETTINGS = {
@@ -311,22 +311,24 @@ SPECTACULAR_SETTINGS = {
     # Swagger UI from drf-spectacular-sidecar's static files, not a CDN at @latest.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    # The preprocessing hook also imports parsalink.schema, which registers the JWT
-    # authentication extension before any view is inspected.
-    "PREPROCESSING_HOOKS": ["parsalink.schema.drop_benchmark_endpoints"],
+    "PREPROCESSING_HOOKS": ["contacts.bench.drop_benchmark_endpoints"],
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "parsalink.schema.describe_input_limits",
-        "parsalink.schema.add_error_responses",
+        "parsalink.core.schema.describe_input_limits",
+        "parsalink.core.schema.add_error_responses",
     ],
 }
 
 PARSALINK_BENCHMARK = env_bool("PARSALINK_BENCHMARK", False)
 
+# Default age in days for `manage.py purgeactivity`, validated by the command itself (a bad value
+# is that command's one-line error, not a refusal of the whole server to start).
+ACTIVITY_RETENTION_DAYS = env_str("ACTIVITY_RETENTION_DAYS", "365")
+
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
-# One JSON object a line on stdout (parsalink/logging.py); gunicorn's own lines use the same
+# One JSON object a line on stdout (parsalink/core/logging.py); gunicorn's own lines use the same
 # formatter (gunicorn.conf.py). Request lines never carry headers, bodies or query strings.
-LOGGING_CONFIG = "parsalink.logging.configure"
+LOGGING_CONFIG = "parsalink.core.logging.configure"
 LOGGING = json_stdout_config(
     LOG_LEVEL,
     {

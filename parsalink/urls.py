@@ -1,31 +1,21 @@
-"""One DRF router for the whole API, plus schema, probes, the operators' admin and the
-Settings pages for people in a browser (each app's urls_pages.py)."""
+"""Each app's API routes under /api/ (its urls.py) and its browser pages (its urls_pages.py),
+plus schema, docs, probes and the operators' admin."""
 
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView
-from rest_framework.routers import SimpleRouter
 
 from accounts.admin_login import admin_login
-from accounts.api import AuthViewSet, SessionViewSet
-from activity.api import ActivityViewSet
-from apikeys.api import ApiKeyViewSet
-from contacts.api import ContactViewSet
-from parsalink import health
-from parsalink.core import pages
-from parsalink.docs import api_docs_view
-
-router = SimpleRouter(trailing_slash=True)
-router.register("auth/sessions", SessionViewSet, basename="session")
-router.register("auth", AuthViewSet, basename="auth")
-router.register("api-keys", ApiKeyViewSet, basename="api-key")
-router.register("contacts", ContactViewSet, basename="contact")
-router.register("activity", ActivityViewSet, basename="activity")
+from parsalink.core import health, pages
+from parsalink.core.docs import api_docs_view
 
 urlpatterns = [
-    path("api/", include(router.urls)),
+    path("api/", include("accounts.urls")),
+    path("api/", include("apikeys.urls")),
+    path("api/", include("contacts.urls")),
+    path("api/", include("activity.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", api_docs_view(), name="docs"),
     path("healthz", health.healthz),
@@ -40,11 +30,11 @@ urlpatterns = [
 ]
 
 if settings.PARSALINK_BENCHMARK:
-    from contacts.api import bench_contact_list_view
+    from contacts.bench import bench_contact_list_view
 
     urlpatterns.append(path("api/_bench/contacts/", bench_contact_list_view))
 
-handler400 = "parsalink.errors.bad_request"
-handler403 = "parsalink.errors.permission_denied"
-handler404 = "parsalink.errors.not_found"
-handler500 = "parsalink.errors.server_error"
+handler400 = "parsalink.core.errors.bad_request"
+handler403 = "parsalink.core.errors.permission_denied"
+handler404 = "parsalink.core.errors.not_found"
+handler500 = "parsalink.core.errors.server_error"

@@ -1,9 +1,10 @@
-"""Shared fixtures: the owner / outsider pair of workspaces and authenticated HTTP clients."""
+"""Shared fixtures: the owner (`user`), a `teammate` in the same workspace, an `outsider` in
+another, and authenticated HTTP clients for each."""
 
 import pytest
 
-from tests.clients import HttpsAPIClient, jwt_client_for, key_client_for, key_for
-from tests.factories import PASSWORD, make_user, make_workspace
+from tests.clients import HttpsAPIClient, jwt_client_for, key_client_for
+from tests.factories import PASSWORD, key_for, make_user, make_workspace
 
 
 @pytest.fixture(autouse=True)
@@ -33,6 +34,17 @@ def other_workspace(db):
 @pytest.fixture
 def user(workspace):
     return make_user(workspace, email="jane@example.com")
+
+
+@pytest.fixture
+def teammate(workspace):
+    """A second person of the owner's workspace: sees and changes what the owner does."""
+    return make_user(workspace, email="tom@example.com")
+
+
+@pytest.fixture
+def teammate_jwt_client(teammate) -> HttpsAPIClient:
+    return jwt_client_for(teammate)
 
 
 @pytest.fixture

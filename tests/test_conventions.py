@@ -6,8 +6,8 @@ import pytest
 from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory
 
-from parsalink.ids import is_valid_id, new_id
-from parsalink.pagination import CursorPagination
+from parsalink.core.ids import is_valid_id, new_id
+from parsalink.core.pagination import CursorPagination
 from tests.clients import HttpsAPIClient
 
 pytestmark = pytest.mark.django_db

@@ -2,7 +2,7 @@ from django.apps import AppConfig
 
 
 class CoreConfig(AppConfig):
-    """Helpers every app shares (rate limiting first); owns their tables and commands."""
+    """The floor under every app: shared helpers, their tables and commands; imports no app."""
 
     name = "parsalink.core"
     label = "core"

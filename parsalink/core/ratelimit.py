@@ -5,10 +5,10 @@ has a window that opens at its first hit and lasts `period` seconds; the first h
 opens the next one. Every hit counts, refused ones included, so the `limit`-th attempt inside a
 window passes and the next is refused wherever the wall clock stands within a minute.
 
-- Redis (the default cache is parsalink.cache.RedisCache): a Lua script, INCR and, on the
+- Redis (the default cache is parsalink.core.cache.RedisCache): a Lua script, INCR and, on the
   window's first hit, PEXPIRE, run atomically in one round trip through the cache's reused client.
   A counter can never be left without an expiry, and Redis never evicts keys with a TTL under
-  the default `noeviction` policy (operators must not set `allkeys-*`, README "Operations").
+  the default `noeviction` policy (operators must not set `allkeys-*`, docs/operations.md).
 - Otherwise: a row per key in `core_ratecounter`, counted by one
   `INSERT … ON CONFLICT (key) DO UPDATE … RETURNING` (PostgreSQL and SQLite). The row lock
   serialises concurrent hits of one key across every worker; the table has no size limit, so a
@@ -27,8 +27,9 @@ from dataclasses import dataclass
 from django.core.cache import caches
 from django.db import connection
 
-from parsalink.cache import RedisCache
+from parsalink.core.cache import RedisCache
 from parsalink.core.models import RateCounter
+from parsalink.core.purge import delete_in_batches
 
 _TABLE = RateCounter._meta.db_table
 
@@ -50,12 +51,6 @@ _PG_HIT_SQL = f"{_PG_SYNC_OFF} {_COLUMNS} SELECT %s, 1, %s FROM sync_off {_UPSER
 
 _UNDO_SQL = f"""
 UPDATE {_TABLE} SET count = count - 1 WHERE key = %s AND count > 0 AND window_ends_ms > %s
-"""  # noqa: S608
-
-_PURGE_SQL = f"""
-DELETE FROM {_TABLE} WHERE key IN (
-    SELECT key FROM {_TABLE} WHERE window_ends_ms <= %s LIMIT %s
-)
 """  # noqa: S608
 
 # KEYS[1] the counter, ARGV[1] the window in ms. The PTTL guard also heals a counter that lost
@@ -158,13 +153,9 @@ def purge_expired(*, batch_size: int = 5000, pause: float = 0.0) -> int:
 
     Only the table needs it: Redis expires its counters itself.
     """
-    deleted = 0
-    while True:
-        with connection.cursor() as cursor:
-            cursor.execute(_PURGE_SQL, [_now_ms(), batch_size])
-            batch = cursor.rowcount
-        deleted += batch
-        if batch < batch_size:
-            return deleted
-        if pause:
-            time.sleep(pause)
+    return delete_in_batches(
+        RateCounter.objects.filter(window_ends_ms__lte=_now_ms()),
+        order_by="window_ends_ms",
+        batch_size=batch_size,
+        pause=pause,
+    )

@@ -9,8 +9,8 @@ identify clients by `client_ip()`: X-Forwarded-For only from a FORWARDED_ALLOW_I
 from django.conf import settings
 from rest_framework.throttling import SimpleRateThrottle
 
-from activity.actor import client_ip
 from parsalink.core import ratelimit
+from parsalink.core.client import client_ip
 
 
 class StoreRateThrottle(SimpleRateThrottle):

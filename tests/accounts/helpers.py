@@ -43,7 +43,7 @@ def sign(payload: dict, *, key: str | None = None, algorithm: str = "HS256", hea
 def access_payload(user, *, now: int, **overrides) -> dict:
     """Claims exactly like the server's access tokens (of a new live session of `user`); tests
     mutate one thing at a time."""
-    from accounts.user_sessions import session_start
+    from accounts.services.user_sessions import session_start
 
     session = session_start(user=user, ip=None, user_agent="", kind="api")
     payload = {

@@ -10,9 +10,9 @@ import pytest
 from django.contrib.auth.hashers import PBKDF2PasswordHasher, identify_hasher
 from django.db import connection
 
-from accounts import services
 from accounts.hashers import ParsaLinkArgon2Hasher
 from accounts.models import User
+from accounts.services import users
 from activity.actor import Actor
 from tests.accounts.helpers import LOGIN, PASSWORD_URL, login, me, refresh
 from tests.clients import HttpsAPIClient
@@ -110,7 +110,7 @@ def _reset_password(user: User) -> None:
 
 
 def _deactivate(user: User) -> None:
-    services.user_deactivate(
+    users.user_deactivate(
         user=User.objects.get(pk=user.pk), actor=Actor.system(workspace_id=user.workspace_id)
     )
 

@@ -11,7 +11,7 @@ from activity.models import ActivityEvent
 from tests.accounts.helpers import REFRESH, claims, login
 from tests.clients import HttpsAPIClient
 
-# Issue 7's heavier run: PARSALINK_RACE_THREADS=50 PARSALINK_RACE_REPETITIONS=20.
+# A heavier run: PARSALINK_RACE_THREADS=50 PARSALINK_RACE_REPETITIONS=20.
 THREADS = int(os.environ.get("PARSALINK_RACE_THREADS", "20"))
 REPETITIONS = int(os.environ.get("PARSALINK_RACE_REPETITIONS", "5"))
 

@@ -5,8 +5,8 @@ import datetime as dt
 import pytest
 import time_machine
 
-from accounts import services
 from accounts.models import RefreshTokenRecord
+from accounts.services import users
 from activity.actor import Actor
 from activity.models import ActivityEvent
 from tests.accounts.helpers import (
@@ -201,14 +201,14 @@ def test_malformed_password_change_is_400(jwt_client, body):
 
 def test_deactivation_kills_access_and_refresh_tokens_at_once(api_client, user):
     pair = login(api_client, user)
-    services.user_deactivate(user=user, actor=Actor.system(workspace_id=user.workspace_id))
+    users.user_deactivate(user=user, actor=Actor.system(workspace_id=user.workspace_id))
     assert me(pair["access"]).status_code == 401
     assert refresh(api_client, pair["refresh"]).status_code == 401
 
 
 def test_reactivated_user_needs_a_new_login(api_client, user):
     pair = login(api_client, user)
-    services.user_deactivate(user=user, actor=Actor.system(workspace_id=user.workspace_id))
+    users.user_deactivate(user=user, actor=Actor.system(workspace_id=user.workspace_id))
     user.is_active = True
     user.save(update_fields=["is_active"])
     assert me(pair["access"]).status_code == 401

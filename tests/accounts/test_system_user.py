@@ -5,10 +5,11 @@ from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from accounts import services
 from accounts.models import SystemUserProtected, User
+from accounts.services import users
 from activity.actor import Actor
-from tests.clients import key_client_for, key_for
+from tests.clients import key_client_for
+from tests.factories import key_for
 
 pytestmark = pytest.mark.django_db
 
@@ -59,7 +60,7 @@ def test_a_key_whose_system_user_is_inactive_fails_closed_in_its_one_lookup(api_
 
 def test_the_system_user_cannot_be_deactivated_or_deleted(system_user):
     with pytest.raises(SystemUserProtected):
-        services.user_deactivate(
+        users.user_deactivate(
             user=system_user, actor=Actor.system(workspace_id=system_user.workspace_id)
         )
     with pytest.raises(SystemUserProtected):

@@ -5,9 +5,10 @@ import datetime as dt
 import pytest
 import time_machine
 
-from accounts import services, user_sessions
 from accounts.models import RefreshTokenRecord, Session
 from accounts.selectors import session_live_user, sessions_live
+from accounts.services import login as services
+from accounts.services import user_sessions
 from activity.actor import Actor
 from activity.models import ActivityEvent
 from tests.accounts.helpers import (

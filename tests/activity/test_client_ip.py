@@ -1,7 +1,7 @@
 import pytest
 from django.test import RequestFactory
 
-from activity.actor import client_ip
+from parsalink.core.client import client_ip
 
 pytestmark = pytest.mark.django_db  # the autouse cache reset touches the database cache
 

@@ -52,17 +52,17 @@ def test_it_deletes_only_rows_older_than_the_age_in_batches(workspace):
 
 
 @pytest.mark.django_db
-def test_default_age_comes_from_the_environment(workspace, monkeypatch):
+def test_default_age_comes_from_the_setting(workspace, settings):
+    """settings.ACTIVITY_RETENTION_DAYS, read from the environment at start-up."""
     seed(workspace, ages_in_days=[400, 100, 10])
-    monkeypatch.setenv("ACTIVITY_RETENTION_DAYS", "50")
+    settings.ACTIVITY_RETENTION_DAYS = "50"
     assert "deleted 2 activity events" in purge()
-    monkeypatch.delenv("ACTIVITY_RETENTION_DAYS")
-    assert "deleted 0 activity events" in purge()  # 365 days by default
+    settings.ACTIVITY_RETENTION_DAYS = "365"
+    assert "deleted 0 activity events" in purge()
 
 
 @pytest.mark.django_db
-def test_default_age_is_a_year(workspace, monkeypatch):
-    monkeypatch.delenv("ACTIVITY_RETENTION_DAYS", raising=False)
+def test_default_age_is_a_year(workspace):
     seed(workspace, ages_in_days=[366, 364])
     assert "deleted 1 activity events" in purge()
     assert ActivityEvent.objects.count() == 1

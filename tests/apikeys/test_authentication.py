@@ -2,7 +2,8 @@ import pytest
 
 from accounts.models import User
 from apikeys.models import ApiKey
-from tests.clients import key_client_for, key_for
+from tests.clients import key_client_for
+from tests.factories import key_for
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.apikeys.urls")]
 

@@ -5,8 +5,8 @@ from django.utils import timezone
 
 from activity.models import ActivityEvent
 from apikeys.models import ApiKey, ApiKeyUsage
-from tests.clients import key_client_for, key_for
-from tests.factories import make_user
+from tests.clients import key_client_for
+from tests.factories import key_for, make_user
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,8 @@ from django.utils import timezone
 
 from apikeys import crypto
 from apikeys.models import ApiKey, ApiKeyUsage
-from tests.clients import key_client_for, key_for
+from tests.clients import key_client_for
+from tests.factories import key_for
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.apikeys.urls")]
 

@@ -4,8 +4,8 @@ import pytest
 
 from accounts.models import User
 from activity.models import ActivityEvent
-from tests.clients import key_client_for, key_for
-from tests.factories import make_user
+from tests.clients import key_client_for
+from tests.factories import key_for, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -37,3 +37,13 @@ def test_key_writes_are_attributed_to_the_system_user_via_that_key(key_client, a
     event = ActivityEvent.objects.get(action="contact.created", target_id=response.json()["id"])
     system_user = User.objects.get(workspace_id=api_key.api_key.workspace_id, is_system=True)
     assert (event.actor_id, event.api_key_id) == (system_user.id, api_key.api_key.id)
+
+
+def test_a_teammate_sees_the_workspace_keys_but_not_the_outsiders(
+    teammate_jwt_client, api_key, outsider
+):
+    foreign = key_for(outsider, name="Outsider key")
+    listed = teammate_jwt_client.get("/api/api-keys/").json()["results"]
+    assert [key["id"] for key in listed] == [api_key.api_key.id]
+    assert teammate_jwt_client.get(f"/api/api-keys/{api_key.api_key.id}/").status_code == 200
+    assert teammate_jwt_client.get(f"/api/api-keys/{foreign.api_key.id}/").status_code == 404

@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from apikeys.models import ApiKeyUsage
-from tests.clients import key_for
+from tests.factories import key_for
 from tests.live_server import GunicornServer
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -8,7 +8,8 @@ from django.db import connection
 from django.test import override_settings
 from django.utils import timezone
 
-from tests.clients import key_client_for, key_for
+from tests.clients import key_client_for
+from tests.factories import key_for
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.apikeys.urls")]
 
@@ -70,7 +71,7 @@ def _redis_caches(prefix: str) -> dict:
     """The production cache backend on a Redis database of its own, keys under a unique prefix."""
     return {
         "default": {
-            "BACKEND": "parsalink.cache.RedisCache",
+            "BACKEND": "parsalink.core.cache.RedisCache",
             "LOCATION": "redis://127.0.0.1:6379/14",
             "KEY_PREFIX": prefix,
         }

@@ -7,7 +7,7 @@ from activity.actor import Actor
 from activity.models import ActivityEvent
 from contacts import services
 from contacts.models import Contact
-from tests.clients import make_contact, system_user_id
+from tests.factories import make_contact, system_user_id
 
 
 @pytest.mark.django_db

@@ -6,7 +6,7 @@ import pytest
 from django.urls import clear_url_caches
 
 import parsalink.urls
-from tests.clients import make_contact
+from tests.factories import make_contact
 
 pytestmark = pytest.mark.django_db
 

@@ -2,7 +2,7 @@ import pytest
 
 from activity.models import ActivityEvent
 from contacts.models import Contact
-from tests.clients import make_contact
+from tests.factories import make_contact
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,8 @@ from django.db import connection
 from django.utils import timezone
 
 from contacts.models import Contact
-from tests.clients import jwt_client_for, make_contact
+from tests.clients import jwt_client_for
+from tests.factories import make_contact
 
 LIST = "/api/contacts/"
 SURNAMES = ["Smith", "Jones", "Brown", "Smith", "Taylor", "Smith", "", "Évora", "adams"]

@@ -4,7 +4,7 @@ import pytest
 
 from activity.models import ActivityEvent
 from contacts.models import Contact
-from tests.clients import make_contact
+from tests.factories import make_contact
 
 pytestmark = pytest.mark.django_db
 
@@ -132,3 +132,17 @@ def test_create_always_lands_in_the_callers_workspace(request, caller, other_wor
     assert response.status_code == 201
     assert Contact.objects.get(pk=response.json()["id"]).workspace_id == other_workspace.id
     assert not Contact.objects.filter(workspace=workspace).exists()
+
+
+def test_a_teammate_sees_and_changes_the_workspace_contacts(teammate_jwt_client, owners_contact):
+    url = f"/api/contacts/{owners_contact.id}/"
+    assert teammate_jwt_client.get(url).status_code == 200
+    listed = teammate_jwt_client.get("/api/contacts/").json()["results"]
+    assert [contact["id"] for contact in listed] == [owners_contact.id]
+    assert teammate_jwt_client.patch(url, {"phone": "555"}, format="json").status_code == 200
+
+
+def test_a_teammate_cannot_see_the_outsiders_contacts(teammate_jwt_client, other_workspace):
+    foreign = make_contact(other_workspace, first_name="Foreign")
+    assert teammate_jwt_client.get(f"/api/contacts/{foreign.id}/").status_code == 404
+    assert teammate_jwt_client.get("/api/contacts/?search=Foreign").json()["results"] == []

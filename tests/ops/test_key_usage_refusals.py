@@ -4,7 +4,8 @@ import pytest
 import requests
 
 from apikeys.models import ApiKey, ApiKeyUsage
-from tests.clients import HttpsAPIClient, key_for
+from tests.clients import HttpsAPIClient
+from tests.factories import key_for
 from tests.live_server import GunicornServer
 
 OVERSIZED = b"x" * (1024 * 1024 + 1)

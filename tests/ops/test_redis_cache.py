@@ -1,7 +1,7 @@
 import pytest
 from django.core.cache.backends.redis import RedisCacheClient as DjangoRedisCacheClient
 
-from parsalink.cache import RedisCache
+from parsalink.core.cache import RedisCache
 
 pytestmark = pytest.mark.django_db  # the autouse cache reset uses the database cache
 

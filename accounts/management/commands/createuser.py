@@ -5,9 +5,9 @@ import json
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts import services
 from accounts.models import User, Workspace, normalize_email
-from parsalink.ids import is_valid_id
+from accounts.services import users
+from parsalink.core.ids import is_valid_id
 
 
 class Command(BaseCommand):
@@ -36,13 +36,13 @@ class Command(BaseCommand):
             from django.db import transaction
 
             with transaction.atomic():
-                workspace = services.workspace_create(name=workspace_ref[:200])
+                workspace = users.workspace_create(name=workspace_ref[:200])
                 user = self._create(options, email, workspace)
         self.stdout.write(json.dumps({"id": user.pk, "workspaceId": workspace.pk}))
 
     def _create(self, options, email, workspace) -> User:
         try:
-            return services.user_create(
+            return users.user_create(
                 email=email,
                 password=options["password"],
                 first_name=options["first_name"],

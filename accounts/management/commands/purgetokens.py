@@ -1,21 +1,16 @@
 """`manage.py purgetokens`: delete expired refresh-token records and sessions in bounded
 batches."""
 
-from django.core.management.base import BaseCommand
+from accounts.services.housekeeping import refresh_tokens_purge_expired
+from accounts.services.user_sessions import sessions_purge_expired
+from parsalink.core.commands import PurgeCommand
 
-from accounts.services import refresh_tokens_purge_expired
-from accounts.user_sessions import sessions_purge_expired
 
-
-class Command(BaseCommand):
+class Command(PurgeCommand):
     help = "Delete expired sessions and their refresh-token records (schedule it daily)."
 
-    def add_arguments(self, parser) -> None:
-        parser.add_argument("--batch-size", type=int, default=5000)
-        parser.add_argument("--pause", type=float, default=0.0, help="seconds between batches")
-
-    def handle(self, *args, batch_size: int, pause: float, **options) -> None:
-        deleted = refresh_tokens_purge_expired(batch_size=max(1, batch_size), pause=pause)
+    def purge(self, *, batch_size: int, pause: float, **options) -> None:
+        deleted = refresh_tokens_purge_expired(batch_size=batch_size, pause=pause)
         self.stdout.write(f"deleted {deleted} expired refresh-token records")
-        sessions = sessions_purge_expired(batch_size=max(1, batch_size), pause=pause)
+        sessions = sessions_purge_expired(batch_size=batch_size, pause=pause)
         self.stdout.write(f"deleted {sessions} expired sessions")

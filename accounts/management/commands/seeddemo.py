@@ -4,8 +4,8 @@ import secrets
 
 from django.core.management.base import BaseCommand
 
-from accounts import services
 from accounts.models import User
+from accounts.services import users
 
 DEMO_EMAIL = "demo@parsalink.example"
 
@@ -17,8 +17,8 @@ class Command(BaseCommand):
         password = "demo-" + secrets.token_urlsafe(12)
         user = User.objects.filter(email=DEMO_EMAIL).first()
         if user is None:
-            workspace = services.workspace_create(name="Demo workspace")
-            user = services.user_create(
+            workspace = users.workspace_create(name="Demo workspace")
+            user = users.user_create(
                 email=DEMO_EMAIL,
                 password=password,
                 first_name="Demo",

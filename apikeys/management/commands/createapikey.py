@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from accounts.models import Workspace
 from activity.actor import Actor
 from apikeys import services
-from parsalink.ids import is_valid_id
+from parsalink.core.ids import is_valid_id
 
 
 class Command(BaseCommand):

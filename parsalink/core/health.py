@@ -1,6 +1,6 @@
 """Probes for load balancers and compose: liveness without the database, readiness with it.
 
-Both answer over plain HTTP and for any Host header (parsalink.middleware.HealthCheckMiddleware
+Both answer over plain HTTP and for any Host header (parsalink.core.middleware.HealthCheckMiddleware
 serves them before the HTTPS refusal and host validation): they are meant for the internal
 network, and reveal only "alive" / "ready".
 """
@@ -12,7 +12,7 @@ from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.recorder import MigrationRecorder
 from django.http import JsonResponse
 
-from parsalink.errors import error_response
+from parsalink.core.errors import error_response
 
 
 def healthz(request) -> JsonResponse:

@@ -4,6 +4,8 @@ from rest_framework.exceptions import AuthenticationFailed
 
 MAX_TOKEN_LENGTH = 4096
 WWW_AUTHENTICATE = 'Bearer realm="api"'
+# Bearer credentials in this namespace are API keys (apikeys/crypto.py); the JWT class steps aside.
+API_KEY_NAMESPACE = "pk_"
 
 
 def bearer_token(request) -> str | None:

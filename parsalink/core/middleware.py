@@ -19,11 +19,10 @@ from django.utils.functional import empty
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from accounts.hashing import HashingBusy
-from parsalink import health
-from parsalink.errors import error_response
-from parsalink.ids import new_id
-from parsalink.logging import request_id_var
+from parsalink.core import health
+from parsalink.core.errors import AppError, ServiceUnavailable, app_error_response, error_response
+from parsalink.core.ids import new_id
+from parsalink.core.logging import request_id_var
 
 request_log = logging.getLogger("parsalink.request")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -32,12 +31,7 @@ _DATABASE_ERRORS = (OperationalError, InterfaceError, RedisConnectionError, Redi
 
 
 def service_unavailable():
-    return error_response(
-        503,
-        "The service is temporarily unavailable; retry shortly.",
-        "service_unavailable",
-        headers={"Retry-After": "1"},
-    )
+    return app_error_response(ServiceUnavailable())
 
 
 def _note_database_failure(sender, request=None, **kwargs) -> None:
@@ -102,18 +96,13 @@ class RequestContextMiddleware:
 
     def process_exception(self, request, exception):
         # A non-DRF view (the admin) hit a database outage: 503, not 500. DRF views get the
-        # same answer from parsalink.exceptions.
+        # same answer from parsalink.core.exceptions.
         if isinstance(exception, _DATABASE_ERRORS):
             return service_unavailable()
-        # The same for a password hash that found no capacity (accounts/hashing.py): the
-        # admin's login answers like the API's, 429 login_busy.
-        if isinstance(exception, HashingBusy):
-            return error_response(
-                429,
-                "Too many logins in progress; retry shortly.",
-                "login_busy",
-                headers={"Retry-After": "1"},
-            )
+        # The same for an application error, e.g. a password hash that found no capacity
+        # (accounts/hashing.py): the admin's login answers like the API's, 429 login_busy.
+        if isinstance(exception, AppError):
+            return app_error_response(exception)
         return None
 
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 class Principal:
     """Who is calling: a person (JWT) or a workspace's system user acting through an API key.
 
-    Authentication builds it from one lean query instead of a User instance (see README
-    "Performance"); views that need the full user load it through a selector.
+    Authentication builds it from one lean query instead of a User instance (see
+    docs/performance.md); views that need the full user load it through a selector.
     """
 
     id: str

@@ -21,7 +21,7 @@ from accounts.models import RefreshTokenRecord, Session, User
 from accounts.selectors import session_live_filter
 from activity.actor import Actor
 from activity.services import activity_record
-from parsalink.ids import is_valid_id
+from parsalink.core.ids import is_valid_id
 
 SESSION_REVOKED = "auth.session_revoked"
 
@@ -59,9 +59,9 @@ def browser_login(
 ) -> tuple[User, Session]:
     """The API's login service (same checks, events and failures) starting a browser session
     and issuing no tokens. The caller applies the login throttles, as the API view does."""
-    from accounts import services  # services import this module
+    from accounts.services import login  # login imports this module
 
-    result = services.login(
+    result = login.login(
         email=email, password=password, ip=ip, user_agent=user_agent, kind=Session.BROWSER
     )
     return result.user, result.session

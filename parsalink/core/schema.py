@@ -1,11 +1,8 @@
-"""OpenAPI additions: the JWT bearer scheme and the error responses every operation can give.
+"""OpenAPI additions: the error responses every operation can give, and the input limits.
 
-Imported by drf-spectacular through SPECTACULAR_SETTINGS["PREPROCESSING_HOOKS"], before any view
-is inspected, which registers the authentication extension below. The API-key scheme lives next
-to its authentication class (apikeys/schema.py).
+drf-spectacular runs these hooks from SPECTACULAR_SETTINGS. The authentication schemes live next
+to their classes (accounts/schema.py, apikeys/schema.py).
 """
-
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
 ERROR_COMPONENT = "Error"
 ERROR_SCHEMA = {
@@ -29,25 +26,6 @@ _RETRY_AFTER = {
     }
 }
 _BODY_METHODS = {"post", "put", "patch"}
-
-
-class JWTBearerScheme(OpenApiAuthenticationExtension):
-    target_class = "accounts.authentication.JWTBearerAuthentication"
-    name = "jwtAuth"
-
-    def get_security_definition(self, auto_schema):
-        return {
-            "type": "http",
-            "scheme": "bearer",
-            "bearerFormat": "JWT",
-            "description": "An access token from POST /api/auth/login/ or "
-            "/api/auth/token/refresh/ (HS256, 1 hour). A refresh token is refused here.",
-        }
-
-
-def drop_benchmark_endpoints(endpoints):
-    """The benchmark-only list view (PARSALINK_BENCHMARK=1) is not part of the API."""
-    return [endpoint for endpoint in endpoints if not endpoint[0].startswith("/api/_bench/")]
 
 
 def _errors_for(method: str, path: str, operation: dict) -> dict[int, str]:

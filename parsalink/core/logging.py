@@ -36,7 +36,7 @@ def json_stdout_config(level: str, loggers: dict[str, dict]) -> dict:
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "formatters": {"json": {"()": "parsalink.logging.JsonFormatter"}},
+        "formatters": {"json": {"()": "parsalink.core.logging.JsonFormatter"}},
         "handlers": {
             "stdout": {
                 "class": "logging.StreamHandler",
