@@ -65,7 +65,7 @@ fuzz-long: install
 soak: install
 	$(BIN)/python -m tests.reliability.soak $(SOAK_ARGS)
 
-# The compose stack built and run for real, every README "Operations" promise checked through
+# The compose stack built and run for real, every docs/operations.md promise checked through
 # Caddy over HTTPS (tests/compose/run_stack.py; root, 6-8 min, needs no venv or engine).
 compose-test:
 	$(PYTHON) tests/compose/run_stack.py $(COMPOSE_TEST_ARGS)

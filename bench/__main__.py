@@ -4,7 +4,7 @@
     make bench BENCH_ARGS=--scale              # + 1k vs 1M contacts, key activity at 10M rows
     make bench-smoke                           # 2 s per scenario, one round, no peers, no scale
 
-What it does (README "Performance"): recreates the databases parsalink_bench and
+What it does (docs/performance.md): recreates the databases parsalink_bench and
 parsalink_bench_peer (parsalink_bench_scale is seeded once and cached), seeds them through the
 project's services, starts the real servers (gunicorn `-w 2`, the worker class and threads of
 gunicorn.conf.py for ours and the peers alike, DJANGO_DEBUG=0, PARSALINK_BENCHMARK=1), drives

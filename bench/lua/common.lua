@@ -1,7 +1,7 @@
 -- Shared by every bench script: the headers each request carries and the JSON line that
 -- bench/wrk.py parses. TLS is terminated "by a proxy": gunicorn trusts X-Forwarded-Proto from
 -- 127.0.0.1 (FORWARDED_ALLOW_IPS), so production settings serve it with no TLS handshake in the
--- timing (README "Performance").
+-- timing (docs/performance.md).
 local M = {}
 
 local threads = {}

@@ -4,7 +4,7 @@
 
 Starts a private Docker engine from Debian's packages when none answers (or uses the one that
 does), builds stand-ins for the base images when the real ones cannot be pulled, builds the
-project image, brings the stack up with random secrets, runs every check of README "Operations"
+project image, brings the stack up with random secrets, runs every check of docs/operations.md
 against it, and tears down everything it started, also on failure or Ctrl-C. Standard library
 only, so that CI can run it before any virtualenv exists. Ends with `compose-test: N passed,
 M failed` and exits non-zero on any failure.
@@ -982,7 +982,7 @@ class Run:
         expect(marker.status == 201, f"marker {marker.status}")
         count_before = self.stack.psql("SELECT count(*) FROM contacts_contact")
         dump = self.stack.workdir / "parsalink.dump"
-        # README "Backups", word for word (with this run's project name and files).
+        # docs/operations.md "Backups", word for word (with this run's project name and files).
         with open(dump, "wb") as out:
             self.stack.compose(
                 "exec", "-T", "db", "pg_dump", "-U", "parsalink", "-Fc", "parsalink", stdout=out
