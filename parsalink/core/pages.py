@@ -1,6 +1,6 @@
 """What every HTML page of the site shares: readable error pages and the favicon.
 
-The API answers errors as JSON (parsalink/core/errors.py); a person in a browser gets a page instead.
+The API answers errors as JSON (parsalink/core/errors.py); a person in a browser gets a page.
 """
 
 from pathlib import Path

@@ -22,8 +22,8 @@ from tests.accounts.helpers import (
     refresh,
     sign,
 )
-from tests.clients import HttpsAPIClient, key_client_for, key_for
-from tests.factories import PASSWORD, make_user
+from tests.clients import HttpsAPIClient, key_client_for
+from tests.factories import PASSWORD, key_for, make_user
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,8 @@ import re
 import pytest
 
 from parsalink.core.keyset import keyset_page
-from tests.clients import key_client_for, key_for
+from tests.clients import key_client_for
+from tests.factories import key_for
 from tests.page_clients import HttpsClient, signed_in_client
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,8 @@ from django.utils import timezone
 from activity.models import ActivityEvent
 from apikeys.models import ApiKey
 from parsalink.core.keyset import keyset_page
-from tests.clients import key_client_for, key_for
+from tests.clients import key_client_for
+from tests.factories import key_for
 from tests.page_clients import HttpsClient, csrf_token_of, signed_in_client
 
 pytestmark = pytest.mark.django_db
