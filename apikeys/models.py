@@ -5,6 +5,7 @@ from django.db import models
 from django.utils import timezone
 
 from apikeys.crypto import display_prefix
+from apikeys.scopes import default_scopes
 from parsalink.core.ids import ID_MAX_LENGTH, PrefixedId
 
 
@@ -29,6 +30,10 @@ class ApiKey(models.Model):
     last_used_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # JSON lists (also on SQLite), read by the one auth lookup; validated by apikeys.scopes.
+    scopes = models.JSONField(default=default_scopes)
+    # Addresses and CIDR ranges the key may be used from; [] means any address.
+    allowed_ips = models.JSONField(default=list, blank=True)
 
     class Meta:
         indexes = [

@@ -2,6 +2,12 @@
 
 from rest_framework.permissions import BasePermission
 
+# Everything an API key can be allowed to do; a key holds a non-empty subset (default: all).
+CONTACTS_READ = "contacts:read"
+CONTACTS_WRITE = "contacts:write"
+ACTIVITY_READ = "activity:read"
+ALL_SCOPES = (CONTACTS_READ, CONTACTS_WRITE, ACTIVITY_READ)
+
 
 class IsPerson(BasePermission):
     """A person with a user token; API keys get 403 (a leaked key must not manage keys)."""
