@@ -44,6 +44,11 @@ class ApiKeyOutput(serializers.Serializer):
     lastUsedAt = serializers.DateTimeField(source="last_used_at", allow_null=True)
     expiresAt = serializers.DateTimeField(source="expires_at", allow_null=True)
     revokedAt = serializers.DateTimeField(source="revoked_at", allow_null=True)
+    revokedReason = serializers.CharField(
+        source="revoked_reason_or_none",
+        allow_null=True,
+        help_text="`leak_reported` when a leak report revoked it; null otherwise.",
+    )
 
 
 class ApiKeyCreatedOutput(ApiKeyOutput):

@@ -3,9 +3,9 @@
 The answer never says which keys were genuine, so the endpoint is no validity oracle: every
 entry costs a parse and a keyed hash whatever it is, and the well-formed ids are read in one
 query. Each genuine live key is revoked, with its `api_key.leak_reported` event in its own
-workspace's log, in one transaction. The events name no person (actorId null): the report comes
-from outside the workspace; their ip is the reporter's address. The key itself is never stored
-or logged.
+workspace's log, in one transaction; the key keeps the reason and the reported source. The
+events name no person (actorId null): the report comes from outside the workspace; their ip
+is the reporter's address. The key itself is never stored or logged.
 """
 
 from django.db import transaction
@@ -59,7 +59,9 @@ def leaked_keys_revoke(
         if api_key.revoked_at is not None or (api_key.expires_at and api_key.expires_at <= now):
             continue
         api_key.revoked_at = now
-        api_key.save(update_fields=["revoked_at"])
+        api_key.revoked_reason = LEAK_REPORTED
+        api_key.revoked_source = source
+        api_key.save(update_fields=["revoked_at", "revoked_reason", "revoked_source"])
         activity_record(
             actor=Actor(
                 workspace_id=api_key.workspace_id, user_id=None, ip=ip, user_agent=user_agent
@@ -67,8 +69,8 @@ def leaked_keys_revoke(
             action="api_key.leak_reported",
             target_type="api_key",
             target_id=api_key.pk,
-            changes=["revoked_at"],
+            changes=["revoked_at", "revoked_reason", "revoked_source"],
         )
         revoked += 1
-    security_event("api_key_leak_report", entries=len(keys), revoked=revoked, source=source, ip=ip)
+    security_event("api_key_leak_report", entries=len(keys), revoked=revoked, ip=ip)
     return revoked

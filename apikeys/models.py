@@ -30,6 +30,9 @@ class ApiKey(models.Model):
     last_used_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # Why it was revoked when not by a person ("leak_reported"), and where the leak was found.
+    revoked_reason = models.CharField(max_length=20, blank=True, default="")
+    revoked_source = models.CharField(max_length=500, blank=True, default="")
     # JSON lists (also on SQLite), read by the one auth lookup; validated by apikeys.scopes.
     scopes = models.JSONField(default=default_scopes)
     # Addresses and CIDR ranges the key may be used from; [] means any address.
@@ -43,6 +46,10 @@ class ApiKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.id})"
+
+    @property
+    def revoked_reason_or_none(self) -> str | None:
+        return self.revoked_reason or None
 
     @property
     def prefix(self) -> str:

@@ -20,6 +20,7 @@ KEY_FIELDS = {
     "lastUsedAt",
     "expiresAt",
     "revokedAt",
+    "revokedReason",
 }
 
 

@@ -68,7 +68,8 @@ def test_a_mix_revokes_only_the_genuine_live_keys(api_client, user, other_worksp
     assert revoked == {genuine.api_key.pk, already.api_key.pk, theirs.api_key.pk}
     # The already revoked key keeps its first revocation and gets no leak event.
     assert not events.filter(target_id=already.api_key.pk).exists()
-    stored = str(list(ActivityEvent.objects.values()))
+    assert all(e.changes == ["revoked_at", "revoked_reason", "revoked_source"] for e in events)
+    stored = str(list(ActivityEvent.objects.values())) + str(list(ApiKey.objects.values()))
     assert genuine.plain not in stored and theirs.plain not in stored
 
 
@@ -157,3 +158,16 @@ def test_the_endpoint_is_documented(api_client):
     operation = schema["paths"][LEAKED]["post"]
     assert {"202", "400", "429"} <= set(operation["responses"])
     assert operation.get("security") in ([], [{}])
+
+
+def test_the_owner_sees_why_and_where_from(api_client, jwt_client, api_key):
+    source = "https://github.com/acme/repo/blob/main/.env"
+    assert _report(api_client, [api_key.plain], source=source).status_code == 202
+    body = jwt_client.get(f"/api/api-keys/{api_key.api_key.pk}/").json()
+    assert body["revokedReason"] == "leak_reported" and body["revokedAt"] is not None
+    assert ApiKey.objects.get(pk=api_key.api_key.pk).revoked_source == source
+
+
+def test_a_key_revoked_by_a_person_has_no_reason(jwt_client, api_key):
+    body = jwt_client.post(f"/api/api-keys/{api_key.api_key.pk}/revoke/").json()
+    assert body["revokedAt"] is not None and body["revokedReason"] is None
