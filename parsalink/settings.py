@@ -290,7 +290,10 @@ REST_FRAMEWORK = {
         "accounts.authentication.JWTBearerAuthentication",
         "apikeys.authentication.ApiKeyAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "parsalink.core.permissions.KeyScope",
+    ],
     "DEFAULT_PARSER_CLASSES": ["parsalink.core.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_THROTTLE_CLASSES": ["apikeys.throttles.ApiKeyRateThrottle"],
