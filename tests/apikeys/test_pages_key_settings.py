@@ -4,6 +4,7 @@ import pytest
 
 from activity.models import ActivityEvent
 from apikeys.models import ApiKey
+from tests.clients import key_client_for
 from tests.factories import key_for
 from tests.page_clients import HttpsClient, csrf_token_of, signed_in_client
 
@@ -94,6 +95,9 @@ def test_the_key_page_shows_and_edits_scopes_and_addresses(browser, user, api_ke
     assert event.actor_id == user.id and sorted(event.changes) == ["allowed_ips", "scopes"]
     html = browser.get(_page(key)).content.decode()
     assert "198.51.100.0/24" in html and "is saved" in html
+    # In force from the next request: the test client is not in 198.51.100.0/24.
+    refused = key_client_for(api_key.plain).get("/api/contacts/")
+    assert refused.status_code == 403 and refused.json()["code"] == "ip_not_allowed"
 
 
 def test_an_unchanged_edit_records_nothing(browser, api_key):
