@@ -28,6 +28,7 @@ CONTRACT_OPERATIONS = {
     ("post", "/api/api-keys/{id}/revoke/"),
     ("post", "/api/api-keys/{id}/roll/"),
     ("get", "/api/api-keys/{id}/activity/"),
+    ("post", "/api/api-keys/leaked/"),
     ("get", "/api/contacts/"),
     ("post", "/api/contacts/"),
     ("get", "/api/contacts/{id}/"),
@@ -36,7 +37,12 @@ CONTRACT_OPERATIONS = {
     ("delete", "/api/contacts/{id}/"),
     ("get", "/api/activity/"),
 }
-PUBLIC = {"/api/auth/login/", "/api/auth/token/refresh/", "/api/auth/logout/"}
+PUBLIC = {
+    "/api/auth/login/",
+    "/api/auth/token/refresh/",
+    "/api/auth/logout/",
+    "/api/api-keys/leaked/",
+}
 
 
 @pytest.fixture
