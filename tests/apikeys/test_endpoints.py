@@ -20,6 +20,8 @@ KEY_FIELDS = {
     "lastUsedAt",
     "expiresAt",
     "revokedAt",
+    "scopes",
+    "allowedIps",
 }
 
 
