@@ -49,7 +49,7 @@ def clean_allowed_ips(entries: list[str]) -> list[str]:
     cleaned: list[str] = []
     for entry in entries:
         try:
-            text = str(ipaddress.ip_network(entry.strip(), strict=True))
+            text = _canonical(entry.strip())
         except ValueError:
             raise _invalid("allowedIps", f"Not an address or CIDR range: {entry[:60]!r}.") from None
         if text not in cleaned:
@@ -57,6 +57,13 @@ def clean_allowed_ips(entries: list[str]) -> list[str]:
     if len(cleaned) > MAX_ALLOWED_IPS:
         raise _invalid("allowedIps", f"At most {MAX_ALLOWED_IPS} entries.")
     return cleaned
+
+
+def _canonical(entry: str) -> str:
+    """`2001:DB8::1` → `2001:db8::1`, `10.0.0.0/8` stays; a range with host bits set raises."""
+    if "/" in entry:
+        return str(ipaddress.ip_network(entry, strict=True))
+    return str(ipaddress.ip_address(entry))
 
 
 def ip_allowed(ip: str | None, allowed: list[str]) -> bool:

@@ -155,7 +155,7 @@ def test_add_takes_scopes_and_allowed_addresses(admin_client, workspace):
     assert admin_client.post(ADD, data, secure=True).status_code == 200
     key = ApiKey.objects.get(name="Reader")
     assert key.scopes == ["contacts:read"]
-    assert key.allowed_ips == ["203.0.113.0/24", "2001:db8::1/128"]
+    assert key.allowed_ips == ["203.0.113.0/24", "2001:db8::1"]
 
 
 def test_the_change_page_edits_scopes_and_addresses_through_the_service(

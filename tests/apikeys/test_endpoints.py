@@ -21,6 +21,8 @@ KEY_FIELDS = {
     "expiresAt",
     "revokedAt",
     "revokedReason",
+    "scopes",
+    "allowedIps",
 }
 
 

@@ -48,7 +48,7 @@ def test_creating_a_key_with_one_scope_and_addresses(browser):
     key = ApiKey.objects.get()
     assert key.scopes == ["contacts:read"]
     assert key.allowed_ips == [
-        "203.0.113.7/32",
+        "203.0.113.7",
         "2001:db8::/32",
         "10.0.0.0/8",
     ]
