@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from activity.models import ActivityEvent
 from activity.selectors import activity_get, activity_list
 from parsalink.core.ids import is_valid_id
+from parsalink.core.permissions import ACTIVITY_READ
 
 
 class ActivityOutput(serializers.Serializer):
@@ -62,6 +63,7 @@ class ActivityViewSet(viewsets.GenericViewSet):
 
     serializer_class = ActivityOutput
     queryset = ActivityEvent.objects.none()  # for the schema generator; requests use selectors
+    required_scopes = {"list": ACTIVITY_READ, "retrieve": ACTIVITY_READ}
 
     @extend_schema(parameters=LIST_PARAMETERS, responses=ActivityOutput(many=True))
     def list(self, request):

@@ -1,5 +1,8 @@
 """Operators' admin: keys per workspace (the full key shown once on add), read-only usage log.
 
+Name, scopes and allowed addresses are edited through apikeys.services.api_key_update (the same
+validation and `api_key.updated` event as the API); every other field is read-only.
+
 The new key is rendered into the response to the add form and nowhere else: never a message
 (Django's message cookie is signed, not encrypted), the session, or a page that can be reloaded.
 """
@@ -13,6 +16,7 @@ from django.utils.cache import add_never_cache_headers
 
 from activity.actor import Actor
 from apikeys import services
+from apikeys.forms import KeySettingsFields
 from apikeys.models import ApiKey, ApiKeyUsage
 from parsalink.core.admin_mixins import ReadOnlyAdminMixin
 
@@ -27,12 +31,37 @@ _KEY_COLUMNS = (
     "expires_at",
     "revoked_at",
 )
+_EDITABLE = ("name", "scopes", "allowed_ips")
+_READ_ONLY = (
+    *(column for column in _KEY_COLUMNS if column not in _EDITABLE),
+    "revoked_reason",
+    "revoked_source",
+)
 
 
-class ApiKeyAddForm(forms.ModelForm):
+class _KeySettingsAdminForm(KeySettingsFields, forms.ModelForm):
+    """Scopes as checkboxes and addresses one per line, as on the Settings pages."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            self.initial["scopes"] = list(self.instance.scopes)
+            self.initial["allowed_ips"] = "\n".join(self.instance.allowed_ips)
+
+
+class ApiKeyAddForm(_KeySettingsAdminForm):
     class Meta:
         model = ApiKey
-        fields = ("workspace", "name", "expires_at")
+        fields = ("workspace", "name", "expires_at", "scopes", "allowed_ips")
+
+
+class ApiKeyChangeForm(_KeySettingsAdminForm):
+    class Meta:
+        model = ApiKey
+        fields = _EDITABLE
+
+    def service_arguments(self) -> dict:
+        return {"name": self.cleaned_data["name"], **self.settings_arguments()}
 
 
 # The plain key, on the in-memory instance between save_model and response_add only.
@@ -51,39 +80,41 @@ class ApiKeyAdmin(admin.ModelAdmin):
     search_fields = ("id", "name")
     ordering = ("workspace", "-id")
     actions = ["revoke_selected"]
-    readonly_fields = _KEY_COLUMNS
+    readonly_fields = _READ_ONLY
     add_form = ApiKeyAddForm
+    form = ApiKeyChangeForm
 
     def get_form(self, request, obj=None, **kwargs):
-        if obj is None:
-            kwargs["form"] = self.add_form
+        kwargs["form"] = self.add_form if obj is None else self.form
         return super().get_form(request, obj, **kwargs)
 
     def get_readonly_fields(self, request, obj=None):
         return self.readonly_fields if obj is not None else ()
 
     def get_fields(self, request, obj=None):
-        return ApiKeyAddForm.Meta.fields if obj is None else _KEY_COLUMNS
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        # Keys are changed only through the service (revoke action); the detail page is a view.
-        return False
+        return ApiKeyAddForm.Meta.fields if obj is None else (*_EDITABLE, *_READ_ONLY)
 
     def has_delete_permission(self, request, obj=None) -> bool:
         # Deleting would erase the usage evidence; revoke instead.
         return False
 
     def has_revoke_permission(self, request) -> bool:
-        # Revoking is the only change a key allows, so it takes the model's change permission.
+        # Revoking, like editing name, scopes and addresses, takes the model's change permission.
         codename = get_permission_codename("change", self.opts)
         return request.user.has_perm(f"{self.opts.app_label}.{codename}")
 
     def save_model(self, request, obj, form, change) -> None:
-        """Create through the service (hash only, activity event); response_add shows the key."""
+        """Create or update through the service (hash only, activity event); response_add
+        shows a new key."""
+        actor = _operator(request, obj.workspace_id)
+        if change:
+            services.api_key_update(api_key=obj, actor=actor, **form.service_arguments())
+            return
         created = services.api_key_create(
-            actor=_operator(request, obj.workspace_id),
+            actor=actor,
             name=obj.name,
             expires_at=obj.expires_at,
+            **form.settings_arguments(),
         )
         obj.__dict__.update(created.api_key.__dict__)
         obj._state.adding = False

@@ -10,19 +10,47 @@ from rest_framework.response import Response
 from activity.actor import Actor
 from apikeys import selectors, services
 from apikeys.models import ApiKey
+from apikeys.scopes import MAX_ALLOWED_IPS
 from parsalink.core.pagination import CursorPagination
-from parsalink.core.permissions import IsPerson
+from parsalink.core.permissions import ALL_SCOPES, IsPerson
 from parsalink.core.serializers import StrictSerializer
+
+
+def _scopes_field(**kwargs) -> serializers.ListField:
+    return serializers.ListField(
+        child=serializers.ChoiceField(choices=ALL_SCOPES),
+        allow_empty=False,
+        help_text="What the key may do (a non-empty subset; default all three).",
+        **kwargs,
+    )
+
+
+def _allowed_ips_field(**kwargs) -> serializers.ListField:
+    return serializers.ListField(
+        child=serializers.CharField(max_length=64),
+        max_length=MAX_ALLOWED_IPS,
+        help_text="IPv4/IPv6 addresses or CIDR ranges the key may be used from (host bits "
+        "set in a range are refused); [] (the default) means any address.",
+        **kwargs,
+    )
 
 
 class ApiKeyCreateInput(StrictSerializer):
     name = serializers.CharField(max_length=100)
     expiresAt = serializers.DateTimeField(required=False, allow_null=True)
+    scopes = _scopes_field(required=False)
+    allowedIps = _allowed_ips_field(required=False)
 
     def validate_expiresAt(self, value):
         if value is not None and value <= timezone.now():
             raise serializers.ValidationError("Must be in the future.")
         return value
+
+
+class ApiKeyUpdateInput(StrictSerializer):
+    name = serializers.CharField(max_length=100, required=False)
+    scopes = _scopes_field(required=False)
+    allowedIps = _allowed_ips_field(required=False)
 
 
 class ApiKeyRollInput(StrictSerializer):
@@ -44,6 +72,13 @@ class ApiKeyOutput(serializers.Serializer):
     lastUsedAt = serializers.DateTimeField(source="last_used_at", allow_null=True)
     expiresAt = serializers.DateTimeField(source="expires_at", allow_null=True)
     revokedAt = serializers.DateTimeField(source="revoked_at", allow_null=True)
+    revokedReason = serializers.CharField(
+        source="revoked_reason_or_none",
+        allow_null=True,
+        help_text="`leak_reported` when a leak report revoked it; null otherwise.",
+    )
+    scopes = serializers.ListField(child=serializers.ChoiceField(choices=ALL_SCOPES))
+    allowedIps = serializers.ListField(source="allowed_ips", child=serializers.CharField())
 
 
 class ApiKeyCreatedOutput(ApiKeyOutput):
@@ -105,11 +140,32 @@ class ApiKeyViewSet(viewsets.GenericViewSet):
             actor=Actor.from_request(request),
             name=serializer.validated_data["name"],
             expires_at=serializer.validated_data.get("expiresAt"),
+            scopes=serializer.validated_data.get("scopes"),
+            allowed_ips=serializer.validated_data.get("allowedIps"),
         )
         return Response(_created_body(created), status=status.HTTP_201_CREATED)
 
     def retrieve(self, request, pk=None):
         return Response(ApiKeyOutput(self._key(pk)).data)
+
+    @extend_schema(
+        summary="Change a key's name, scopes or allowed addresses (in force from its next request)",
+        request=ApiKeyUpdateInput,
+        responses={200: ApiKeyOutput, 404: _NOT_FOUND},
+    )
+    def partial_update(self, request, pk=None):
+        api_key = self._key(pk)
+        serializer = ApiKeyUpdateInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        updated = services.api_key_update(
+            api_key=api_key,
+            actor=Actor.from_request(request),
+            name=data.get("name"),
+            scopes=data.get("scopes"),
+            allowed_ips=data.get("allowedIps"),
+        )
+        return Response(ApiKeyOutput(updated).data)
 
     @extend_schema(
         summary="Revoke an API key at once (idempotent)",

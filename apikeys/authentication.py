@@ -10,10 +10,11 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 from rest_framework.authentication import BaseAuthentication
-from rest_framework.exceptions import AuthenticationFailed, Throttled
+from rest_framework.exceptions import AuthenticationFailed, PermissionDenied, Throttled
 
 from activity.services import security_event
 from apikeys import crypto
+from apikeys.scopes import ip_allowed
 from apikeys.selectors import api_key_auth_row
 from parsalink.core.bearer import API_KEY_NAMESPACE, WWW_AUTHENTICATE, bearer_token
 from parsalink.core.client import client_ip
@@ -30,17 +31,21 @@ SEEN_ATTR = "parsalink_api_key_seen"
 
 @dataclass(frozen=True, slots=True)
 class ApiKeyInfo:
-    """`request.auth` for key requests: which key, in which workspace."""
+    """`request.auth` for key requests: which key, in which workspace, allowed to do what
+    (parsalink.core.permissions.KeyScope reads `scopes`)."""
 
     id: str
     workspace_id: str
+    scopes: tuple[str, ...] = ()
 
 
 class ApiKeyAuthentication(BaseAuthentication):
     """Accepts `Bearer pk_live_…` as the workspace's system user acting through that key.
 
     Steps aside (None) for other tokens; a `pk_` token that is malformed, unknown, revoked or
-    expired is a 401 with its own code. No cache: a revoked key fails on its very next request.
+    expired is a 401 with its own code; a live key used from outside its allowlist is a 403
+    `ip_not_allowed` (the address is client_ip(), the one the usage log records). No cache: a
+    revoked or edited key is read fresh on its very next request.
     """
 
     def authenticate(self, request):
@@ -67,6 +72,10 @@ class ApiKeyAuthentication(BaseAuthentication):
             raise AuthenticationFailed("The API key has expired.", code="key_expired")
         if row.system_user_id is None:
             raise AuthenticationFailed("The API key is not valid.", code="key_invalid")
+        if not ip_allowed(client_ip(request), list(row.allowed_ips)):
+            raise PermissionDenied(
+                "This API key may not be used from this address.", code="ip_not_allowed"
+            )
         principal = Principal(
             id=row.system_user_id,
             email=row.system_user_email,
@@ -78,7 +87,9 @@ class ApiKeyAuthentication(BaseAuthentication):
         )
         # lastUsedAt records use of the key, never an attempt with a wrong secret or a dead key.
         setattr(django_request, USAGE_TOUCH_ATTR, row.last_used_is_stale)
-        return principal, ApiKeyInfo(id=parsed.key_id, workspace_id=row.workspace_id)
+        return principal, ApiKeyInfo(
+            id=parsed.key_id, workspace_id=row.workspace_id, scopes=row.scopes
+        )
 
     def authenticate_header(self, request) -> str:
         return WWW_AUTHENTICATE

@@ -5,6 +5,7 @@ from django.db import models
 from django.utils import timezone
 
 from apikeys.crypto import display_prefix
+from apikeys.scopes import default_scopes
 from parsalink.core.ids import ID_MAX_LENGTH, PrefixedId
 
 
@@ -29,6 +30,13 @@ class ApiKey(models.Model):
     last_used_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # Why it was revoked when not by a person ("leak_reported"), and where the leak was found.
+    revoked_reason = models.CharField(max_length=20, blank=True, default="")
+    revoked_source = models.CharField(max_length=500, blank=True, default="")
+    # JSON lists (also on SQLite), read by the one auth lookup; validated by apikeys.scopes.
+    scopes = models.JSONField(default=default_scopes)
+    # Addresses and CIDR ranges the key may be used from; [] means any address.
+    allowed_ips = models.JSONField(default=list, blank=True)
 
     class Meta:
         indexes = [
@@ -38,6 +46,10 @@ class ApiKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.id})"
+
+    @property
+    def revoked_reason_or_none(self) -> str | None:
+        return self.revoked_reason or None
 
     @property
     def prefix(self) -> str:

@@ -1,5 +1,6 @@
 """Reads for API keys: the lean per-request key lookup, and the management lists."""
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -22,7 +23,8 @@ SELECT k.secret_hash, k.workspace_id,
        k.revoked_at IS NOT NULL,
        k.expires_at IS NOT NULL AND k.expires_at <= %s,
        k.last_used_at IS NULL OR k.last_used_at < %s,
-       u.id, u.email, u.first_name, u.last_name
+       u.id, u.email, u.first_name, u.last_name,
+       k.scopes, k.allowed_ips
 FROM {ApiKey._meta.db_table} k
 LEFT JOIN {User._meta.db_table} u
        ON u.workspace_id = k.workspace_id AND u.is_system AND u.is_active
@@ -41,6 +43,21 @@ class KeyAuthRow:
     system_user_email: str
     system_user_first_name: str
     system_user_last_name: str
+    scopes: tuple[str, ...]
+    allowed_ips: tuple[str, ...]
+
+
+def _json_list(value) -> tuple[str, ...]:
+    """A JSON column as the raw cursor returns it (text on SQLite and under Django's psycopg
+    loaders, a list otherwise); anything unexpected is an empty tuple, which grants nothing."""
+    if isinstance(value, (str, bytes)):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return ()
+    if not isinstance(value, list):
+        return ()
+    return tuple(item for item in value if isinstance(item, str))
 
 
 def api_key_auth_row(*, key_id: str, now: datetime) -> KeyAuthRow | None:
@@ -52,7 +69,7 @@ def api_key_auth_row(*, key_id: str, now: datetime) -> KeyAuthRow | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    secret_hash, workspace_id, revoked, expired, stale, uid, email, first, last = row
+    secret_hash, workspace_id, revoked, expired, stale, uid, email, first, last, scopes, ips = row
     return KeyAuthRow(
         secret_hash=secret_hash,
         workspace_id=workspace_id,
@@ -63,6 +80,8 @@ def api_key_auth_row(*, key_id: str, now: datetime) -> KeyAuthRow | None:
         system_user_email=email or "",
         system_user_first_name=first or "",
         system_user_last_name=last or "",
+        scopes=_json_list(scopes),
+        allowed_ips=_json_list(ips),
     )
 
 

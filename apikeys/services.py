@@ -1,4 +1,5 @@
-"""Writes for API keys: create, revoke and roll (each with its activity event), and usage rows."""
+"""Writes for API keys: create, update, revoke and roll (each with its activity event), and usage
+rows."""
 
 import ipaddress
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ from activity.actor import Actor
 from activity.services import activity_record
 from apikeys import crypto
 from apikeys.models import ApiKey, ApiKeyUsage
+from apikeys.scopes import clean_allowed_ips, clean_scopes, default_scopes
 from apikeys.selectors import LAST_USED_RESOLUTION
 from parsalink.core.errors import AppError
 
@@ -33,7 +35,13 @@ class CreatedKey:
 
 
 def _create(
-    *, workspace_id: str, name: str, expires_at: datetime | None, created_by_id: str | None
+    *,
+    workspace_id: str,
+    name: str,
+    expires_at: datetime | None,
+    created_by_id: str | None,
+    scopes: list[str],
+    allowed_ips: list[str],
 ) -> CreatedKey:
     new = crypto.generate()
     api_key = ApiKey.objects.create(
@@ -44,27 +52,86 @@ def _create(
         last_four=new.last_four,
         created_by_id=created_by_id,
         expires_at=expires_at,
+        scopes=scopes,
+        allowed_ips=allowed_ips,
     )
     return CreatedKey(api_key=api_key, plain=new.plain)
 
 
 @transaction.atomic
-def api_key_create(*, actor: Actor, name: str, expires_at: datetime | None = None) -> CreatedKey:
-    """A new key in the actor's workspace; the plain key is in the result and nowhere else."""
+def api_key_create(
+    *,
+    actor: Actor,
+    name: str,
+    expires_at: datetime | None = None,
+    scopes: list[str] | None = None,
+    allowed_ips: list[str] | None = None,
+) -> CreatedKey:
+    """A new key in the actor's workspace; the plain key is in the result and nowhere else.
+
+    Without `scopes` the key gets all of them; without `allowed_ips`, any address.
+    """
+    clean_scopes_ = default_scopes() if scopes is None else clean_scopes(scopes)
+    clean_ips = [] if allowed_ips is None else clean_allowed_ips(allowed_ips)
     created = _create(
         workspace_id=actor.workspace_id,
         name=name,
         expires_at=expires_at,
         created_by_id=actor.user_id,
+        scopes=clean_scopes_,
+        allowed_ips=clean_ips,
     )
+    changes = ["name"]
+    if expires_at:
+        changes.append("expires_at")
+    if scopes is not None:
+        changes.append("scopes")
+    if clean_ips:
+        changes.append("allowed_ips")
     activity_record(
         actor=actor,
         action="api_key.created",
         target_type="api_key",
         target_id=created.api_key.pk,
-        changes=["name", "expires_at"] if expires_at else ["name"],
+        changes=changes,
     )
     return created
+
+
+@transaction.atomic
+def api_key_update(
+    *,
+    api_key: ApiKey,
+    actor: Actor,
+    name: str | None = None,
+    scopes: list[str] | None = None,
+    allowed_ips: list[str] | None = None,
+) -> ApiKey:
+    """Change a key's name, scopes or allowlist; in force from its next request (no cache).
+
+    Records `api_key.updated` with the names of the fields that changed (none changed: no event).
+    """
+    new_values: dict = {}
+    if name is not None:
+        new_values["name"] = name
+    if scopes is not None:
+        new_values["scopes"] = clean_scopes(scopes)
+    if allowed_ips is not None:
+        new_values["allowed_ips"] = clean_allowed_ips(allowed_ips)
+    locked = ApiKey.objects.select_for_update().get(pk=api_key.pk)
+    changed = [field for field, value in new_values.items() if getattr(locked, field) != value]
+    if changed:
+        for field in changed:
+            setattr(locked, field, new_values[field])
+        locked.save(update_fields=changed)
+        activity_record(
+            actor=actor,
+            action="api_key.updated",
+            target_type="api_key",
+            target_id=locked.pk,
+            changes=changed,
+        )
+    return locked
 
 
 @transaction.atomic
@@ -99,7 +166,12 @@ def api_key_roll(*, api_key: ApiKey, actor: Actor, overlap_seconds: int) -> Crea
         old.expires_at = ends
         old.save(update_fields=["expires_at"])
     created = _create(
-        workspace_id=old.workspace_id, name=old.name, expires_at=None, created_by_id=actor.user_id
+        workspace_id=old.workspace_id,
+        name=old.name,
+        expires_at=None,
+        created_by_id=actor.user_id,
+        scopes=list(old.scopes),
+        allowed_ips=list(old.allowed_ips),
     )
     activity_record(
         actor=actor,

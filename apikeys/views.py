@@ -16,7 +16,7 @@ from accounts.web import page_actor, person_required, render_page
 from activity.forms import ActivityFilterForm
 from activity.selectors import activity_list
 from apikeys import selectors, services
-from apikeys.forms import ApiKeyCreateForm, ApiKeyRollForm
+from apikeys.forms import ApiKeyCreateForm, ApiKeyEditForm, ApiKeyRollForm
 from parsalink.core.ids import is_valid_id
 from parsalink.core.keyset import keyset_page
 from parsalink.core.pages import page_not_found
@@ -66,11 +66,19 @@ def _usage_before(raw: str | None) -> int | None:
 
 
 @person_required
-@require_http_methods(["GET", "HEAD"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def api_key_page(request, key_id: str):
+    """The key, its settings form (a POST here edits them) and its usage log."""
     api_key = _key_or_none(request, key_id)
     if api_key is None:
         return page_not_found(request)
+    form = ApiKeyEditForm.for_key(api_key, request.POST if request.method == "POST" else None)
+    if form.is_bound and form.is_valid():
+        services.api_key_update(
+            api_key=api_key, actor=page_actor(request), **form.service_arguments()
+        )
+        messages.success(request, f"The key “{form.cleaned_data['name']}” is saved.")
+        return redirect("page-api-key", key_id=api_key.pk)
     page = keyset_page(
         selectors.api_key_usage_list(api_key_id=api_key.pk),
         before=_usage_before(request.GET.get("before")),
@@ -83,8 +91,10 @@ def api_key_page(request, key_id: str):
         "state": selectors.api_key_state(api_key, now=timezone.now()),
         "page": page,
         "usage": list(zip(page.rows, flags, strict=True)),
+        "form": form,
     }
-    return render_page(request, "apikeys/detail.html", context)
+    status = 400 if form.is_bound else 200
+    return render_page(request, "apikeys/detail.html", context, status=status)
 
 
 @person_required

@@ -11,6 +11,7 @@ from contacts import services
 from contacts.models import Contact
 from contacts.pagination import KeysetCursorPagination
 from contacts.selectors import SEARCH_MAX_LENGTH, contact_get, contact_list
+from parsalink.core.permissions import CONTACTS_READ, CONTACTS_WRITE
 from parsalink.core.serializers import StrictSerializer
 
 NOTES_MAX_LENGTH = 10_000
@@ -77,6 +78,14 @@ class ContactViewSet(viewsets.GenericViewSet):
     serializer_class = ContactOutput
     pagination_class = KeysetCursorPagination
     queryset = Contact.objects.none()  # for the schema generator; requests use the selectors
+    required_scopes = {
+        "list": CONTACTS_READ,
+        "retrieve": CONTACTS_READ,
+        "create": CONTACTS_WRITE,
+        "update": CONTACTS_WRITE,
+        "partial_update": CONTACTS_WRITE,
+        "destroy": CONTACTS_WRITE,
+    }
 
     def workspace_id(self) -> str:
         return self.request.user.workspace_id

@@ -282,13 +282,18 @@ THROTTLE_API_KEY = env_str("THROTTLE_API_KEY", "6000/min")
 # Wrong secrets presented with a real key id (per key id), and any failed key (per address).
 THROTTLE_API_KEY_FAILURES = env_str("THROTTLE_API_KEY_FAILURES", "10/min")
 THROTTLE_API_KEY_FAILURES_PER_IP = env_str("THROTTLE_API_KEY_FAILURES_PER_IP", "30/min")
+# Unauthenticated leak reports (POST /api/api-keys/leaked/), per client address.
+THROTTLE_LEAK_REPORTS_PER_IP = env_str("THROTTLE_LEAK_REPORTS_PER_IP", "20/min")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "accounts.authentication.JWTBearerAuthentication",
         "apikeys.authentication.ApiKeyAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "parsalink.core.permissions.KeyScope",
+    ],
     "DEFAULT_PARSER_CLASSES": ["parsalink.core.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_THROTTLE_CLASSES": ["apikeys.throttles.ApiKeyRateThrottle"],

@@ -4,6 +4,8 @@ drf-spectacular runs these hooks from SPECTACULAR_SETTINGS. The authentication s
 to their classes (accounts/schema.py, apikeys/schema.py).
 """
 
+import re
+
 ERROR_COMPONENT = "Error"
 ERROR_SCHEMA = {
     "type": "object",
@@ -28,12 +30,39 @@ _RETRY_AFTER = {
 _BODY_METHODS = {"post", "put", "patch"}
 
 
-def _errors_for(method: str, path: str, operation: dict) -> dict[int, str]:
+def _key_scopes(generator) -> dict[tuple[str, str], str]:
+    """(method, path) → the scope an API key needs, for every operation that declares one."""
+    scopes = {}
+    for path, _regex, method, callback in getattr(generator, "endpoints", None) or []:
+        view_class = getattr(callback, "cls", None)
+        actions = getattr(callback, "actions", None) or {}
+        action = actions.get(method.lower(), method.lower())
+        scope = (getattr(view_class, "required_scopes", None) or {}).get(action)
+        if scope:
+            scopes[(method.lower(), _shape(path))] = scope
+    return scopes
+
+
+def _shape(path: str) -> str:
+    """`/api/contacts/{pk}/` and `/api/contacts/{id}/` alike (the generator renames pk later)."""
+    return re.sub(r"\{[^}]*\}", "{}", path)
+
+
+def _forbidden(scope: str | None) -> str:
+    base = "Refused: `https_required` over plain HTTP, or not allowed for this caller"
+    if scope is None:
+        return base + " (e.g. an API key on a people-only endpoint: `user_token_required`)."
+    return (
+        base + f". An API key needs the `{scope}` scope (else `insufficient_scope`) and, when "
+        "it has an address allowlist, a client address on it (else `ip_not_allowed`)."
+    )
+
+
+def _errors_for(method: str, path: str, operation: dict, scope: str | None) -> dict[int, str]:
     has_body = method in _BODY_METHODS
     errors = {
         401: "Missing, malformed, expired or revoked credentials (`WWW-Authenticate: Bearer`).",
-        403: "Refused: `https_required` over plain HTTP, or not allowed for this caller "
-        "(e.g. an API key on a people-only endpoint).",
+        403: _forbidden(scope),
         429: "Rate limited; see `Retry-After`.",
         503: "The database is unreachable; retry after `Retry-After` seconds.",
     }
@@ -53,12 +82,16 @@ def add_error_responses(result, generator, request, public):
     components = result.setdefault("components", {}).setdefault("schemas", {})
     components[ERROR_COMPONENT] = ERROR_SCHEMA
     content = {"application/json": {"schema": {"$ref": f"#/components/schemas/{ERROR_COMPONENT}"}}}
+    key_scopes = _key_scopes(generator)
     for path, operations in result.get("paths", {}).items():
         for method, operation in operations.items():
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
             responses = operation["responses"]
-            for status, description in _errors_for(method, path, operation).items():
+            scope = key_scopes.get((method, _shape(path)))
+            if scope:
+                operation["x-api-key-scope"] = scope
+            for status, description in _errors_for(method, path, operation, scope).items():
                 response = responses.setdefault(str(status), {"description": description})
                 response.setdefault("content", content)
                 if status in (429, 503):

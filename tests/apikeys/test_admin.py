@@ -35,7 +35,13 @@ def admin_client(operator) -> Client:
 
 
 def _add(admin_client, workspace, name="From admin"):
-    data = {"workspace": workspace.id, "name": name, "expires_at_0": "", "expires_at_1": ""}
+    data = {
+        "workspace": workspace.id,
+        "name": name,
+        "expires_at_0": "",
+        "expires_at_1": "",
+        "scopes": ["contacts:read", "contacts:write", "activity:read"],
+    }
     response = admin_client.post(ADD, data, secure=True)
     assert response.status_code == 200, response.content  # the key page itself, no redirect
     return response
@@ -135,3 +141,46 @@ def test_usage_log_is_read_only_in_admin(admin_client, key_client, api_key):
         == 403
     )
     assert ApiKeyUsage.objects.get().status == 403
+
+
+def test_add_takes_scopes_and_allowed_addresses(admin_client, workspace):
+    data = {
+        "workspace": workspace.id,
+        "name": "Reader",
+        "expires_at_0": "",
+        "expires_at_1": "",
+        "scopes": ["contacts:read"],
+        "allowed_ips": "203.0.113.0/24\n2001:db8::1",
+    }
+    assert admin_client.post(ADD, data, secure=True).status_code == 200
+    key = ApiKey.objects.get(name="Reader")
+    assert key.scopes == ["contacts:read"]
+    assert key.allowed_ips == ["203.0.113.0/24", "2001:db8::1"]
+
+
+def test_the_change_page_edits_scopes_and_addresses_through_the_service(
+    admin_client, operator, api_key
+):
+    url = f"{CHANGELIST}{api_key.api_key.pk}/change/"
+    html = admin_client.get(url, secure=True).content.decode()
+    assert 'value="activity:read"' in html and 'name="allowed_ips"' in html
+    data = {"name": "Renamed", "scopes": ["activity:read"], "allowed_ips": "10.0.0.0/8"}
+    response = admin_client.post(url, data, secure=True)
+    assert response.status_code == 302, response.content
+    key = ApiKey.objects.get(pk=api_key.api_key.pk)
+    assert (key.name, key.scopes, key.allowed_ips) == ("Renamed", ["activity:read"], ["10.0.0.0/8"])
+    event = ActivityEvent.objects.get(action="api_key.updated")
+    assert event.actor_id == operator.pk
+    assert sorted(event.changes) == ["allowed_ips", "name", "scopes"]
+
+
+def test_the_change_page_shows_the_same_validation_messages(admin_client, api_key):
+    url = f"{CHANGELIST}{api_key.api_key.pk}/change/"
+    data = {"name": "Zapier", "scopes": [], "allowed_ips": "10.0.0.1/24"}
+    response = admin_client.post(url, data, secure=True)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "At least one scope is required." in html and "Not an address or CIDR range" in html
+    key = ApiKey.objects.get(pk=api_key.api_key.pk)
+    assert len(key.scopes) == 3 and key.allowed_ips == []
+    assert not ActivityEvent.objects.filter(action="api_key.updated").exists()

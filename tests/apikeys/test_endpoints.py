@@ -20,6 +20,9 @@ KEY_FIELDS = {
     "lastUsedAt",
     "expiresAt",
     "revokedAt",
+    "revokedReason",
+    "scopes",
+    "allowedIps",
 }
 
 

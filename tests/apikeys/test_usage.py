@@ -85,6 +85,8 @@ def test_a_key_request_costs_one_lookup_plus_the_usage_write_on_redis(
         assert key_client.get(PROBE).status_code == 200
     lookup, usage = (q["sql"] for q in captured.captured_queries)
     assert "FROM apikeys_apikey k" in lookup and "accounts_user" in lookup
+    # Scopes and the address allowlist ride on the same lookup: no query of their own.
+    assert "k.scopes" in lookup and "k.allowed_ips" in lookup
     assert usage.startswith("WITH sync_off") and "synchronous_commit" in usage
     assert "UPDATE" not in usage
 

@@ -23,4 +23,7 @@ def whoami(request):
     return Response(body, status=status)
 
 
+# Keys reach only views that declare a scope (KeyScope fails closed).
+whoami.cls.required_scopes = {"get": "contacts:read", "post": "contacts:read"}
+
 urlpatterns = [path("probe/whoami/", whoami), *real_urlpatterns]

@@ -104,6 +104,35 @@ def test_a_person_creates_uses_reviews_and_revokes_a_key(
     watch.assert_same_origin(tls_server.url)
 
 
+def test_a_key_created_with_only_contacts_read_can_only_read_contacts(
+    page, watch, tls_server, certificate, person, password
+):
+    sign_in(page, person.email, password, path="/login/")
+    page.goto("/settings/api-keys/")
+    for scope in ("contacts:read", "contacts:write", "activity:read"):
+        expect(page.get_by_label(scope)).to_be_checked()
+    page.get_by_label("Name", exact=True).fill("Read-only sync")
+    page.get_by_label("contacts:write").uncheck()
+    page.get_by_label("activity:read").uncheck()
+    page.get_by_role("button", name="Create API Key").click()
+    plain = page.locator("#new-api-key").inner_text().strip()
+
+    assert _api(tls_server, certificate, "GET", "/api/contacts/", plain).status_code == 200
+    refused = _api(
+        tls_server, certificate, "POST", "/api/contacts/", plain, json={"firstName": "A"}
+    )
+    assert refused.status_code == 403 and refused.json()["code"] == "insufficient_scope"
+    page.get_by_role("link", name="I have copied it").click()
+    row = page.get_by_role("row").filter(has_text="Read-only sync")
+    expect(row).to_contain_text("contacts:read")
+    expect(row).not_to_contain_text("contacts:write")
+    page.get_by_role("link", name="Read-only sync", exact=True).click()
+    expect(page.locator("#key-scopes")).to_have_text("contacts:read")
+    screenshot(page, "api-key-settings", secrets=(plain,))
+    watch.assert_clean(page)
+    watch.assert_same_origin(tls_server.url)
+
+
 def test_a_person_ends_a_session_started_by_an_api_login(
     page, watch, tls_server, certificate, person, password
 ):
@@ -177,7 +206,9 @@ def test_the_create_form_works_from_the_keyboard_with_a_visible_focus(
     outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
     assert outline == "solid"
     page.keyboard.type("Keyboard key")
-    page.keyboard.press("Tab")  # Expires
+    for _ in ("Expires", "contacts:read", "contacts:write", "activity:read", "Allowed addresses"):
+        page.keyboard.press("Tab")
+    expect(page.get_by_label("Allowed addresses")).to_be_focused()
     page.keyboard.press("Tab")  # Create API Key
     expect(page.get_by_role("button", name="Create API Key")).to_be_focused()
     page.keyboard.press("Enter")

@@ -25,9 +25,11 @@ CONTRACT_OPERATIONS = {
     ("get", "/api/api-keys/"),
     ("post", "/api/api-keys/"),
     ("get", "/api/api-keys/{id}/"),
+    ("patch", "/api/api-keys/{id}/"),
     ("post", "/api/api-keys/{id}/revoke/"),
     ("post", "/api/api-keys/{id}/roll/"),
     ("get", "/api/api-keys/{id}/activity/"),
+    ("post", "/api/api-keys/leaked/"),
     ("get", "/api/contacts/"),
     ("post", "/api/contacts/"),
     ("get", "/api/contacts/{id}/"),
@@ -36,7 +38,12 @@ CONTRACT_OPERATIONS = {
     ("delete", "/api/contacts/{id}/"),
     ("get", "/api/activity/"),
 }
-PUBLIC = {"/api/auth/login/", "/api/auth/token/refresh/", "/api/auth/logout/"}
+PUBLIC = {
+    "/api/auth/login/",
+    "/api/auth/token/refresh/",
+    "/api/auth/logout/",
+    "/api/api-keys/leaked/",
+}
 
 
 @pytest.fixture
@@ -220,3 +227,46 @@ def test_page_size_limits_are_documented_and_enforced(schema, jwt_client):
     assert jwt_client.get("/api/contacts/?pageSize=200").status_code == 200
     assert jwt_client.get("/api/contacts/?pageSize=201").status_code == 400
     assert jwt_client.get("/api/contacts/?pageSize=0").status_code == 400
+
+
+def test_key_reachable_operations_document_their_scope_and_both_403_codes(schema):
+    expected = {
+        ("get", "/api/contacts/"): "contacts:read",
+        ("post", "/api/contacts/"): "contacts:write",
+        ("get", "/api/contacts/{id}/"): "contacts:read",
+        ("put", "/api/contacts/{id}/"): "contacts:write",
+        ("patch", "/api/contacts/{id}/"): "contacts:write",
+        ("delete", "/api/contacts/{id}/"): "contacts:write",
+        ("get", "/api/activity/"): "activity:read",
+        ("get", "/api/activity/{id}/"): "activity:read",
+    }
+    documented = {
+        (method, path): operation["x-api-key-scope"]
+        for path, item in schema["paths"].items()
+        for method, operation in item.items()
+        if isinstance(operation, dict) and "x-api-key-scope" in operation
+    }
+    assert documented == expected
+    for method, path in expected:
+        forbidden = schema["paths"][path][method]["responses"]["403"]["description"]
+        assert "insufficient_scope" in forbidden and "ip_not_allowed" in forbidden, (method, path)
+
+
+def test_key_objects_document_scopes_as_an_enum_and_allowed_ips(schema):
+    components = schema["components"]["schemas"]
+    names = (
+        "ApiKeyOutput",
+        "ApiKeyCreatedOutput",
+        "ApiKeyCreateInputRequest",
+        "PatchedApiKeyUpdateInputRequest",
+    )
+    for name in names:
+        properties = components[name]["properties"]
+        assert {"scopes", "allowedIps"} <= set(properties), name
+        items = properties["scopes"]["items"]
+        enum = (
+            components[items["$ref"].rsplit("/", 1)[-1]]["enum"]
+            if "$ref" in items
+            else items["enum"]
+        )
+        assert set(enum) == {"contacts:read", "contacts:write", "activity:read"}, name

@@ -497,6 +497,64 @@ def test_api_key_attacks_are_refused_and_never_logged_as_success(world):
     assert Contact.objects.filter(pk=contact["id"], notes="").exists()
 
 
+def test_a_restricted_key_stays_inside_its_scopes_and_addresses(world):
+    battery = Battery("key scopes")
+    owner = world["owner"]
+    with live_server(env=OPEN_THROTTLES) as server, Client(server.url) as http:
+        access = login(server.url, owner.email, PASSWORD)["access"]
+        with Client(server.url, token=access) as owner_http:
+            contact = owner_http.post("/api/contacts/", json={"firstName": "Ada"}).json()
+            reader = owner_http.post(
+                "/api/api-keys/", json={"name": "reader", "scopes": ["contacts:read"]}
+            ).json()
+            pinned = owner_http.post(
+                "/api/api-keys/", json={"name": "pinned", "allowedIps": ["203.0.113.0/24"]}
+            ).json()
+        # Controls: each key works where it should.
+        assert http.get("/api/contacts/", headers=_bearer(reader["key"])).status_code == 200
+        at_home = {**_bearer(pinned["key"]), "X-Forwarded-For": "203.0.113.5"}
+        assert http.get("/api/contacts/", headers=at_home).status_code == 200
+        before = side_effects()
+        contact_url = f"/api/contacts/{contact['id']}/"
+        for method, path, payload in (
+            ("POST", "/api/contacts/", {"firstName": "Mallory"}),
+            ("PUT", contact_url, {"firstName": "Mallory"}),
+            ("PATCH", contact_url, {"notes": "pwned"}),
+            ("DELETE", contact_url, None),
+            ("GET", "/api/activity/", None),
+            ("PATCH", f"/api/api-keys/{reader['id']}/", {"scopes": ["contacts:write"]}),
+        ):
+            response = http.request(method, path, json=payload, headers=_bearer(reader["key"]))
+            battery.denied(f"contacts:read key {method} {path}", response, allowed=(403,))
+        wrong_codes = []
+        for forwarded in ("198.51.100.7", "203.0.114.5", "::ffff:198.51.100.7", "2001:db8::1"):
+            for method, path, payload in (
+                ("GET", "/api/contacts/", None),
+                ("POST", "/api/contacts/", {"firstName": "Mallory"}),
+                ("GET", "/api/activity/", None),
+            ):
+                headers = {**_bearer(pinned["key"]), "X-Forwarded-For": forwarded}
+                response = http.request(method, path, json=payload, headers=headers)
+                battery.denied(
+                    f"pinned key from {forwarded} {method} {path}", response, allowed=(403,)
+                )
+                if response.json().get("code") != "ip_not_allowed":
+                    wrong_codes.append((forwarded, method, path, response.text[:200]))
+        # An allowlisted address prepended by the client is not the proxy's entry.
+        spoofed = {**_bearer(pinned["key"]), "X-Forwarded-For": "203.0.113.5, 198.51.100.7"}
+        battery.denied(
+            "prepended allowlisted address",
+            http.get("/api/contacts/", headers=spoofed),
+            allowed=(403,),
+        )
+        after = side_effects()
+    battery.check()
+    assert after == before, "a refused request changed something"
+    assert wrong_codes == []
+    assert ApiKeyUsage.objects.filter(api_key_id=reader["id"], status=403).count() == 6
+    assert ApiKeyUsage.objects.filter(api_key_id=pinned["id"], status=403).count() == 13
+
+
 def test_injection_strings_in_every_field_are_refused_or_stored_verbatim(world):
     owner = world["owner"]
     battery = Battery("injection")
