@@ -11,19 +11,14 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 
-from accounts.throttles import login_email_budget, login_ip_budget
+from accounts.throttles import login_form_over_budget
 
 
 def _refusal(request):
     """The 429 page when this POST is over a budget, else None (the attempt is counted)."""
-    budgets = [login_ip_budget(request)]
-    email = request.POST.get("username", "")
-    if email:
-        budgets.append(login_email_budget(email))
-    refused = [d.retry_after for d in (b.charge() for b in budgets) if not d.allowed]
-    if not refused:
+    retry_after = login_form_over_budget(request, request.POST.get("username", ""))
+    if retry_after is None:
         return None
-    retry_after = max(refused)
     context = {**admin.site.each_context(request), "retry_after": retry_after}
     response = render(request, "accounts/admin_login_throttled.html", context, status=429)
     response["Retry-After"] = str(retry_after)

@@ -99,3 +99,13 @@ def login_email_budget(email: str) -> Budget:
 def login_ip_budget(request) -> Budget:
     ip = client_ip(request)
     return Budget("login_ip", "THROTTLE_LOGIN_PER_IP", login_ip_key(ip), ip or "unknown")
+
+
+def login_form_over_budget(request, email: str) -> int | None:
+    """Charge a browser sign-in attempt (admin or /login/) to the API login's per-IP and
+    per-email budgets: the seconds to wait when either is spent, else None."""
+    budgets = [login_ip_budget(request)]
+    if email:
+        budgets.append(login_email_budget(email))
+    refused = [d.retry_after for d in (b.charge() for b in budgets) if not d.allowed]
+    return max(refused) if refused else None

@@ -22,7 +22,7 @@ from accounts.services.user_sessions import (
     session_end,
     sessions_end_others,
 )
-from accounts.throttles import login_email_budget, login_ip_budget
+from accounts.throttles import login_form_over_budget
 from accounts.web import (
     LOGIN_PATH,
     browser_logout,
@@ -42,14 +42,9 @@ WRONG_CREDENTIALS = "That email and password do not match an account that can si
 
 def _over_budget(request):
     """The 429 page when this attempt is over a login budget, else None (it is counted)."""
-    budgets = [login_ip_budget(request)]
-    email = request.POST.get("email", "")
-    if email:
-        budgets.append(login_email_budget(email))
-    refused = [d.retry_after for d in (b.charge() for b in budgets) if not d.allowed]
-    if not refused:
+    retry_after = login_form_over_budget(request, request.POST.get("email", ""))
+    if retry_after is None:
         return None
-    retry_after = max(refused)
     response = error_page(
         request,
         429,
