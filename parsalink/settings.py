@@ -75,18 +75,20 @@ INSTALLED_APPS = [
 # before sessions, authentication, throttles or any view.
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "parsalink.core.middleware.StaticPolicyCSPMiddleware",
     "parsalink.core.middleware.RequestContextMiddleware",
     "parsalink.core.middleware.HealthCheckMiddleware",
     "apikeys.middleware.ApiKeyUsageMiddleware",
     "parsalink.core.middleware.HttpsOnlyMiddleware",
     "parsalink.core.middleware.BodySizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Sessions, the session user and messages for the admin and the Settings pages only: API
+    # requests (Bearer credentials only) skip them (parsalink/core/middleware.py).
+    "parsalink.core.middleware.BrowserSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "parsalink.core.middleware.BrowserAuthenticationMiddleware",
+    "parsalink.core.middleware.BrowserMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -122,6 +124,9 @@ if DATABASE_URL:
         )
     }
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # Django's backend, with a health check that asks the kernel before it asks the server
+        # (parsalink/core/postgresql/base.py): no `SELECT 1` round trip on every request.
+        DATABASES["default"]["ENGINE"] = "parsalink.core.postgresql"
         DATABASES["default"].setdefault("OPTIONS", {}).update(
             connect_timeout=env_int("DB_CONNECT_TIMEOUT", 3, minimum=1),
             # A statement that runs longer than this is cancelled: a stuck query must not

@@ -12,7 +12,13 @@ import re
 import sys
 import time
 
+from csp.constants import HEADER
+from csp.middleware import CSPMiddleware
+from csp.utils import build_policy
 from django.conf import settings
+from django.contrib.auth.middleware import AuthenticationMiddleware
+from django.contrib.messages.middleware import MessageMiddleware
+from django.contrib.sessions.middleware import SessionMiddleware
 from django.core.signals import got_request_exception
 from django.db import InterfaceError, OperationalError
 from django.utils.functional import empty
@@ -169,3 +175,79 @@ class BodySizeLimitMiddleware:
                 "request_too_large",
             )
         return self.get_response(request)
+
+
+class StaticPolicyCSPMiddleware(CSPMiddleware):
+    """django-csp's middleware with the header text built once, not twice per response.
+
+    Our policy is one constant (settings.CONTENT_SECURITY_POLICY): no nonce, no per-view
+    decorator. A response or request that does use one (a `_csp_*` attribute, a nonce that was
+    read) takes django-csp's own path, so the shortcut can never drop what a view asked for.
+    """
+
+    _PER_RESPONSE = (
+        "_csp_config",
+        "_csp_update",
+        "_csp_replace",
+        "_csp_exempt",
+        "_csp_config_ro",
+        "_csp_update_ro",
+        "_csp_replace_ro",
+        "_csp_exempt_ro",
+    )
+    _built: tuple[object, str | None] | None = None
+
+    def process_request(self, request) -> None:
+        return None  # no nonce is offered: the policy allows no inline script
+
+    def _static_policy(self) -> str | None:
+        """The header for the current settings, or None when they need django-csp's own path
+        (a report-only policy, excluded prefixes). Rebuilt when a test overrides the setting."""
+        policy = getattr(settings, "CONTENT_SECURITY_POLICY", None)
+        built = self._built
+        if built is None or built[0] is not policy:
+            static = not getattr(settings, "CONTENT_SECURITY_POLICY_REPORT_ONLY", None) and not (
+                policy or {}
+            ).get("EXCLUDE_URL_PREFIXES")
+            built = self._built = (policy, build_policy() if static else None)
+        return built[1]
+
+    def process_response(self, request, response):
+        header = self._static_policy()
+        if header is None or any(hasattr(response, name) for name in self._PER_RESPONSE):
+            return super().process_response(request, response)
+        if response.status_code in (404, 500) and settings.DEBUG:
+            return response  # Django's debug pages, as django-csp leaves them
+        if header and HEADER not in response:
+            response[HEADER] = header
+        return response
+
+
+class BrowserOnly:
+    """Mixed into a Django middleware: it does nothing for API requests (`/api/…`).
+
+    Sessions, the session user and messages serve the admin and the Settings pages; the API
+    takes Bearer credentials only, never a session cookie, so for its requests that work is
+    skipped. Still a subclass of the Django class, so the admin's checks see the middleware
+    they require. (CSRF stays Django's own: `check --deploy` looks for it by name, and it costs
+    an API view, which is CSRF-exempt, next to nothing.)
+    """
+
+    api_prefix = "/api/"
+
+    def __call__(self, request):
+        if request.path_info.startswith(self.api_prefix):
+            return self.get_response(request)
+        return super().__call__(request)
+
+
+class BrowserSessionMiddleware(BrowserOnly, SessionMiddleware):
+    pass
+
+
+class BrowserAuthenticationMiddleware(BrowserOnly, AuthenticationMiddleware):
+    pass
+
+
+class BrowserMessageMiddleware(BrowserOnly, MessageMiddleware):
+    pass
