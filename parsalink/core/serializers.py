@@ -1,6 +1,17 @@
 """Serializer helpers shared by every app."""
 
+from datetime import UTC, datetime
+
 from rest_framework import serializers
+
+
+def iso_datetime(value: datetime | None) -> str | None:
+    """What DRF's DateTimeField writes with USE_TZ and TIME_ZONE = "UTC": ISO 8601, `Z` for
+    UTC. For output written without a serializer (a list page of fixed fields)."""
+    if value is None:
+        return None
+    text = value.astimezone(UTC).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 class StrictSerializer(serializers.Serializer):
