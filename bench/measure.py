@@ -29,6 +29,7 @@ class Result:
     non2xx: int
     socket_errors: int
     statuses: dict = field(default_factory=dict)
+    topology: str = ""  # "redis" | "database" (bench/scenarios.py TOPOLOGIES)
 
 
 @dataclass
@@ -41,8 +42,17 @@ class Timing:
 
 
 class Measurer:
-    def __init__(self, wrk: Wrk, servers: dict[str, BenchServer], ours_env: dict, timing: Timing):
+    def __init__(
+        self,
+        wrk: Wrk,
+        servers: dict[str, BenchServer],
+        ours_env: dict,
+        timing: Timing,
+        *,
+        topology: str = "",
+    ):
         self.wrk, self.servers, self.ours_env, self.timing = wrk, servers, ours_env, timing
+        self.topology = topology
         self.refresh_rate: dict[str, float] = {}
 
     def run(self, scenario: BoundScenario, *, duration: float, tokens: Path | None = None) -> dict:
@@ -96,6 +106,7 @@ class Measurer:
             non2xx=raw["non2xx"],
             socket_errors=raw["connect"] + raw["read"] + raw["write"] + raw["timeout"],
             statuses=raw.get("statuses", {}),
+            topology=self.topology,
         )
         if scenario.refresh_pool:
             self.refresh_rate[scenario.key] = result.rps
@@ -123,6 +134,7 @@ class Measurer:
         login_raw = parse(out)
         result = {
             "server": server_name,
+            "topology": self.topology,
             "round": round_no,
             "alone_p99_ms": alone["p99_us"] / 1000,
             "loaded_p99_ms": loaded["p99_us"] / 1000,
