@@ -199,7 +199,9 @@ class Ratio:
 
     @property
     def median(self) -> float | None:
-        return statistics.median(self.values) if self.values else None
+        """As printed, to two decimals: a third would be noise, and the verdict must agree with
+        the figure beside it (a median of 0.846 shows as 0.85 and meets ≥ 0.85)."""
+        return round(statistics.median(self.values), 2) if self.values else None
 
     @property
     def met(self) -> bool | None:

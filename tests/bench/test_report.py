@@ -116,6 +116,14 @@ def test_a_goal_whose_median_misses_is_marked_not_met():
     assert "(median 0.85) **not met**" in goal_row(report, "JWT list ÷ our no-auth list")
 
 
+def test_a_median_is_judged_as_printed_to_two_decimals():
+    report = report_of(
+        *(result("noauth", n, 1000) for n in (1, 2)),
+        *(result("apikey", n, rps) for n, rps in ((1, 842), (2, 850))),
+    )
+    assert "0.84 / 0.85 (median 0.85) met" in goal_row(report, "API-key list ÷ our no-auth list")
+
+
 def test_each_topology_is_judged_on_its_own_rounds():
     report = report_of(
         result("noauth", 1, 100, "redis"),
