@@ -93,6 +93,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.worker_class:
         # Read by gunicorn.conf.py for ours and by bench/servers.py for the peers' command line.
         os.environ["GUNICORN_WORKER_CLASS"] = args.worker_class
+        if args.worker_class == "sync":
+            # gunicorn runs gthread instead of sync whenever threads > 1 (gunicorn.conf.py: 8).
+            os.environ["GUNICORN_THREADS"] = "1"
     # A stopped bench (Ctrl-C, timeout) still stops its servers: the `finally` blocks run.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     report = Run(args).run()
