@@ -41,7 +41,8 @@ lint: install
 clean:
 	rm -rf $(VENV) db.sqlite3 .pytest_cache .ruff_cache
 
-# Benchmarks (docs/performance.md): PostgreSQL at 127.0.0.1:5432 (or BENCH_PG_URL), wrk from
+# Benchmarks (docs/performance.md): PostgreSQL at 127.0.0.1:5432 (or BENCH_PG_URL), Redis at
+# 127.0.0.1:6379 (or BENCH_REDIS_URL) for the Redis topology beside the DB-only one, wrk from
 # Debian (installed if missing), the stock peers' packages from the bench extra.
 $(VENV)/.installed-bench: pyproject.toml | $(VENV)/.installed
 	$(BIN)/pip install --quiet -e '.[dev,bench]'

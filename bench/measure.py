@@ -29,6 +29,7 @@ class Result:
     non2xx: int
     socket_errors: int
     statuses: dict = field(default_factory=dict)
+    topology: str = ""  # "redis" | "database" (bench/scenarios.py TOPOLOGIES)
 
 
 @dataclass
@@ -41,8 +42,17 @@ class Timing:
 
 
 class Measurer:
-    def __init__(self, wrk: Wrk, servers: dict[str, BenchServer], ours_env: dict, timing: Timing):
+    def __init__(
+        self,
+        wrk: Wrk,
+        servers: dict[str, BenchServer],
+        ours_env: dict,
+        timing: Timing,
+        *,
+        topology: str = "",
+    ):
         self.wrk, self.servers, self.ours_env, self.timing = wrk, servers, ours_env, timing
+        self.topology = topology
         self.refresh_rate: dict[str, float] = {}
 
     def run(self, scenario: BoundScenario, *, duration: float, tokens: Path | None = None) -> dict:
@@ -58,7 +68,7 @@ class Measurer:
         )
 
     def mint(self, scenario: BoundScenario, seconds: float) -> Path:
-        """A pool of fresh refresh tokens sized for `seconds` at twice the last measured rate."""
+        """A pool of fresh refresh tokens sized for `seconds` at twice the last rate seen."""
         rate = self.refresh_rate.get(scenario.key, 1500.0)
         n = int(max(200, rate * 2 * seconds + 50 * self.wrk.connections))
         out = Path(tempfile.mkstemp(prefix=f"tokens-{scenario.key}-", dir=RESULTS)[1])
@@ -71,9 +81,14 @@ class Measurer:
         server = self.servers[scenario.server]
         if self.timing.warmup > 0:
             tokens = self.mint(scenario, self.timing.warmup) if scenario.refresh_pool else None
-            self.run(scenario, duration=self.timing.warmup, tokens=tokens)
+            warm = self.run(scenario, duration=self.timing.warmup, tokens=tokens)
             if tokens:
                 tokens.unlink()
+                # The measured run's pool is sized on the rate just seen (or the last measured
+                # one, if higher) rather than the first round's generous guess: minting costs
+                # ~2 ms per token, and the guess would mint ~18k tokens per server and topology.
+                rate = warm["requests"] / (warm["duration_us"] / 1e6)
+                self.refresh_rate[scenario.key] = max(rate, self.refresh_rate.get(scenario.key, 0))
         duration = self.timing.duration
         tokens = self.mint(scenario, duration) if scenario.refresh_pool else None
         cpu0, db0 = server.worker_cpu_ticks(), server.db_cpu_ticks()
@@ -96,6 +111,7 @@ class Measurer:
             non2xx=raw["non2xx"],
             socket_errors=raw["connect"] + raw["read"] + raw["write"] + raw["timeout"],
             statuses=raw.get("statuses", {}),
+            topology=self.topology,
         )
         if scenario.refresh_pool:
             self.refresh_rate[scenario.key] = result.rps
@@ -123,6 +139,7 @@ class Measurer:
         login_raw = parse(out)
         result = {
             "server": server_name,
+            "topology": self.topology,
             "round": round_no,
             "alone_p99_ms": alone["p99_us"] / 1000,
             "loaded_p99_ms": loaded["p99_us"] / 1000,

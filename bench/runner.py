@@ -1,5 +1,6 @@
-"""The whole run: databases seeded, servers started, interleaved rounds, the scale runs; returns
-the report's data (bench/report.py renders it)."""
+"""The whole run: for each cache topology, databases recreated and seeded, servers started and the
+interleaved rounds; the login starvation test once; the scale runs; returns the report's data
+(bench/report.py renders it)."""
 
 import json
 import os
@@ -12,7 +13,7 @@ from datetime import UTC, datetime
 from bench import servers
 from bench.measure import Measurer, Result, Timing, scale_latencies
 from bench.report import machine
-from bench.scenarios import PEER_PROBE, BoundScenario, plan
+from bench.scenarios import PEER_PROBE, TOPOLOGIES, BoundScenario, plan
 from bench.servers import DB_MAIN, DB_PEER, DB_SCALE, PY, RESULTS, ROOT, BenchServer, log
 from bench.wrk import Wrk, ensure_wrk
 
@@ -24,31 +25,53 @@ class Run:
         self.servers: dict[str, BenchServer] = {}
         self.seed: dict = {}
         self.peer: dict | None = None
-        self.redis: str | None = None
+        # Each topology's Redis URL (None: the database cache), measured in this order.
+        self.topologies, self.note = servers.topologies(args.cache, smoke=args.smoke)
+        # The scale database's server uses Redis whenever the run measures Redis.
+        self.redis: str | None = self.topologies.get("redis")
         self.env: dict = {}
+        self.labels: dict[str, str] = {}
+        self.peer_of: dict[str, str] = {}
 
-    def setup(self) -> None:
+    def setup(self, topology: str) -> None:
+        """This topology's databases recreated and seeded, its servers (ours, the variant, the
+        peer) started: every topology starts from the same fresh state."""
+        redis = self.topologies[topology]
         RESULTS.mkdir(exist_ok=True)
-        self.redis = servers.cache_redis(self.args.cache)
-        servers.flush_redis(self.redis)
-        log(f"== databases {DB_MAIN}, {DB_PEER} (recreated); cache: {self.redis or 'database'}")
+        servers.flush_redis(redis)
+        cache = redis or "DatabaseCache + core_ratecounter (REDIS_URL unset)"
+        log(
+            f"== {TOPOLOGIES[topology]}: databases {DB_MAIN}, {DB_PEER} (recreated); cache: {cache}"
+        )
         servers.recreate_database(DB_MAIN)
-        self.env = servers.server_env(DB_MAIN, log_level=self.args.log_level, redis=self.redis)
-        servers.prepare_ours(DB_MAIN, self.env, redis=self.redis)
+        self.env = servers.server_env(DB_MAIN, log_level=self.args.log_level, redis=redis)
+        servers.prepare_ours(DB_MAIN, self.env, redis=redis)
         seed_file = RESULTS / "seed.json"
         servers.run_checked([PY, "bench/seed.py", "base", "--out", str(seed_file)], env=self.env)
         self.seed = json.loads(seed_file.read_text())
-        self.start("ours", self.env, DB_MAIN, probe="/healthz")
+        self.start("ours", self.env, DB_MAIN, probe="/healthz", tag=topology)
         if self.args.variant:
             overrides = dict(item.split("=", 1) for item in self.args.variant.split())
-            self.start("variant", {**self.env, **overrides}, DB_MAIN, probe="/healthz")
+            variant_env = {**self.env, **overrides}
+            self.start("variant", variant_env, DB_MAIN, probe="/healthz", tag=topology)
         if self.args.peers:
             self.peer = servers.seed_peer()
             probe = PEER_PROBE.format(**self.peer)
-            self.start("peer", servers.peer_env(), DB_PEER, probe=probe, peer=True)
+            self.start("peer", servers.peer_env(), DB_PEER, probe=probe, peer=True, tag=topology)
+        self.labels.update({sc.key: sc.label for sc in self.scenarios()})
+        self.peer_of.update({sc.key: sc.peer for sc in self.scenarios() if sc.peer and self.peer})
 
-    def start(self, name: str, env: dict, database: str, *, probe: str, peer: bool = False):
-        server = BenchServer(name, env=env, database=database, workers=self.args.workers, peer=peer)
+    def stop_servers(self) -> None:
+        for server in self.servers.values():
+            server.stop()
+        self.servers.clear()
+
+    def start(
+        self, name: str, env: dict, database: str, *, probe: str, peer: bool = False, tag: str = ""
+    ):
+        server = BenchServer(
+            name, env=env, database=database, workers=self.args.workers, peer=peer, tag=tag
+        )
         self.servers[name] = server.start(probe)
 
     def scenarios(self) -> list[BoundScenario]:
@@ -90,7 +113,13 @@ class Run:
 
     def run(self) -> dict:
         args = self.args
-        report: dict = {"started": datetime.now(UTC).isoformat(timespec="seconds")}
+        report: dict = {
+            "started": datetime.now(UTC).isoformat(timespec="seconds"),
+            "topologies": list(self.topologies),
+            "cache_note": self.note,
+        }
+        if self.note:
+            log(f"NOTE: {self.note}")
         if not args.smoke:
             log("== Argon2 cost (CPU per hash)")
             cost_env = {**os.environ, "DJANGO_DEBUG": "1"}
@@ -99,21 +128,25 @@ class Run:
             log(f"  {report['argon2']}")
         results: list[Result] = []
         starvation: list[dict] = []
-        try:
-            self.setup()
-            timing = Timing(args.duration, args.warmup, count_every_status=args.smoke)
-            measurer = Measurer(self.wrk, self.servers, self.env, timing)
-            for round_no in range(1, 0 if args.scale_only else args.rounds + 1):
-                log(f"== round {round_no} of {args.rounds}")
-                for scenario in self.scenarios():
-                    results.append(measurer.measure(scenario, round_no))
-                if args.starvation:
-                    starvation.append(measurer.starvation(round_no, self.seed))
+        timing = Timing(args.duration, args.warmup, count_every_status=args.smoke)
+        # Login starvation is measured once, in the database topology (the contract's default).
+        starved_in = "database" if "database" in self.topologies else next(iter(self.topologies))
+        # Topology by topology: ours and its peers side by side in time within each round.
+        for topology in [] if args.scale_only else self.topologies:
+            try:
+                self.setup(topology)
+                measurer = Measurer(self.wrk, self.servers, self.env, timing, topology=topology)
+                for round_no in range(1, args.rounds + 1):
+                    log(f"== {TOPOLOGIES[topology]}: round {round_no} of {args.rounds}")
+                    for scenario in self.scenarios():
+                        results.append(measurer.measure(scenario, round_no))
+                if args.starvation and topology == starved_in:
+                    log(f"== {TOPOLOGIES[topology]}: login starvation")
+                    starvation.append(measurer.starvation(1, self.seed))
                     if args.variant:
-                        starvation.append(measurer.starvation(round_no, self.seed, "variant"))
-        finally:
-            for server in self.servers.values():
-                server.stop()
+                        starvation.append(measurer.starvation(1, self.seed, "variant"))
+            finally:
+                self.stop_servers()
         report["results"] = [r.__dict__ for r in results]
         report["starvation"] = starvation
         if args.scale:
@@ -129,8 +162,8 @@ class Run:
             f"{os.environ.get('GUNICORN_WORKER_CLASS', 'gthread (default)')} "
             f"threads {os.environ.get('GUNICORN_THREADS', 'default')}",
             "log_level": args.log_level,
-            "cache": "redis" if self.redis else "database",
+            "cache": ", ".join(self.topologies),
         }
-        report["labels"] = {sc.key: sc.label for sc in self.scenarios()}
-        report["peers"] = {sc.key: sc.peer for sc in self.scenarios() if sc.peer and self.peer}
+        report["labels"] = self.labels
+        report["peers"] = self.peer_of
         return report

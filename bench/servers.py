@@ -65,15 +65,25 @@ def redis_url() -> str | None:
     return None
 
 
-def cache_redis(choice: str) -> str | None:
-    """The Redis the servers share as their cache, or None for Django's database cache (what a
-    deployment following the contract's defaults gets): "auto" takes Redis when one answers."""
-    if choice == "database":
-        return None
+def topologies(choice: str | None, *, smoke: bool) -> tuple[dict[str, str | None], str]:
+    """The cache topologies to measure, each with the Redis URL its servers share (None: Django's
+    database cache and core_ratecounter, what a deployment following the contract's defaults
+    gets), and a note for the report when Redis was left out because none answers. By default
+    both when Redis answers (--smoke: the database topology alone), else the database one."""
     url = redis_url()
-    if choice == "redis" and not url:
-        sys.exit("--cache redis: no Redis answers (BENCH_REDIS_URL or 127.0.0.1:6379)")
-    return url
+    if choice in ("redis", "both") and not url:
+        sys.exit(f"--cache {choice}: no Redis answers (BENCH_REDIS_URL or 127.0.0.1:6379)")
+    if choice == "redis":
+        return {"redis": url}, ""
+    if choice == "database" or (choice is None and smoke):
+        return {"database": None}, ""
+    if url:
+        return {"redis": url, "database": None}, ""
+    note = (
+        "no Redis answers (BENCH_REDIS_URL or 127.0.0.1:6379): the database-only topology alone; "
+        "start Redis to measure both"
+    )
+    return {"database": None}, note
 
 
 def flush_redis(url: str | None) -> None:
@@ -150,7 +160,16 @@ def our_gunicorn(name: str) -> str:
 class BenchServer(GunicornServer):
     """The suite's gunicorn runner plus what the bench reads: its workers' and DB backends' CPU."""
 
-    def __init__(self, name: str, *, env: dict, database: str, workers: int, peer: bool = False):
+    def __init__(
+        self,
+        name: str,
+        *,
+        env: dict,
+        database: str,
+        workers: int,
+        peer: bool = False,
+        tag: str = "",
+    ):
         extra = []
         if peer:  # the peers have no gunicorn.conf.py: give them the same workers
             extra = ["--worker-class", our_gunicorn("worker_class")]
@@ -162,7 +181,7 @@ class BenchServer(GunicornServer):
             database_url=f"{PG_URL}/{database}",
             app="peer.wsgi" if peer else "parsalink.wsgi",
             cwd=PEERS if peer else ROOT,
-            log_file=RESULTS / f"server-{name}.log",
+            log_file=RESULTS / f"server-{name}{f'-{tag}' if tag else ''}.log",
             stop_timeout=20,
         )
         self.name, self.database = name, database
