@@ -8,16 +8,21 @@ out its holder, whose right secret passes whatever the budget says.
 
 from dataclasses import dataclass
 
+from django.conf import settings
+from django.db import connection
 from django.utils import timezone
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import AuthenticationFailed, PermissionDenied, Throttled
+from rest_framework.throttling import SimpleRateThrottle
 
 from activity.services import security_event
 from apikeys import crypto
 from apikeys.scopes import ip_allowed
-from apikeys.selectors import api_key_auth_row
+from apikeys.selectors import KeyAuthRow, api_key_auth_row
+from apikeys.services import api_key_lookup_logged, rate_counter_key
+from parsalink.core import ratelimit
 from parsalink.core.bearer import API_KEY_NAMESPACE, WWW_AUTHENTICATE, bearer_token
-from parsalink.core.client import client_ip
+from parsalink.core.client import client_ip, user_agent
 from parsalink.core.principal import Principal
 from parsalink.core.throttling import charge
 
@@ -25,6 +30,8 @@ from parsalink.core.throttling import charge
 # so ApiKeyUsageMiddleware can log it once the response status is known.
 USAGE_KEY_ATTR = "parsalink_api_key_id"
 USAGE_TOUCH_ATTR = "parsalink_api_key_touch"
+# The usage row the lookup already wrote (PostgreSQL): the middleware only corrects its status.
+USAGE_OPENED_ATTR = "parsalink_api_key_usage"
 # Set when this class examined a `pk_` token, so the middleware does not look it up again.
 SEEN_ATTR = "parsalink_api_key_seen"
 
@@ -32,11 +39,19 @@ SEEN_ATTR = "parsalink_api_key_seen"
 @dataclass(frozen=True, slots=True)
 class ApiKeyInfo:
     """`request.auth` for key requests: which key, in which workspace, allowed to do what
-    (parsalink.core.permissions.KeyScope reads `scopes`)."""
+    (parsalink.core.permissions.KeyScope reads `scopes`), and its THROTTLE_API_KEY count
+    (apikeys.throttles reads `rate`; None when the rate is off)."""
 
     id: str
     workspace_id: str
     scopes: tuple[str, ...] = ()
+    rate: ratelimit.Decision | None = None
+
+
+def _key_rate() -> tuple[int, float] | None:
+    """THROTTLE_API_KEY as (limit, period), None when it is off."""
+    rate = settings.THROTTLE_API_KEY
+    return SimpleRateThrottle.parse_rate(None, rate) if rate else None
 
 
 class ApiKeyAuthentication(BaseAuthentication):
@@ -57,12 +72,48 @@ class ApiKeyAuthentication(BaseAuthentication):
         parsed = crypto.parse(raw)
         if parsed is None:
             raise AuthenticationFailed("The API key is malformed.", code="key_malformed")
-        row = api_key_auth_row(key_id=parsed.key_id, now=timezone.now())
+        row, rate = self._lookup(request, parsed.key_id)
         if row is None:
             _charge_failure(request, key_id=None)
             raise AuthenticationFailed("The API key is not valid.", code="key_invalid")
         # From here on the request names a real key: it is logged whatever the outcome.
         setattr(django_request, USAGE_KEY_ATTR, parsed.key_id)
+        try:
+            principal = self._judge(request, parsed, row)
+        except Exception:
+            if rate is not None:  # only requests the key authenticates count against its rate
+                ratelimit.undo(rate_counter_key(parsed.key_id))
+            raise
+        if rate is None and (limits := _key_rate()) is not None:
+            rate = ratelimit.hit(rate_counter_key(parsed.key_id), limit=limits[0], period=limits[1])
+        # lastUsedAt records use of the key, never an attempt with a wrong secret or a dead key.
+        setattr(django_request, USAGE_TOUCH_ATTR, row.last_used_is_stale)
+        return principal, ApiKeyInfo(
+            id=parsed.key_id, workspace_id=row.workspace_id, scopes=row.scopes, rate=rate
+        )
+
+    def _lookup(self, request, key_id: str) -> tuple[KeyAuthRow | None, ratelimit.Decision | None]:
+        """The key's row. On PostgreSQL the same statement writes the request's usage row and,
+        with table counters, counts the key's rate: one round trip for all three."""
+        if connection.vendor != "postgresql":
+            return api_key_auth_row(key_id=key_id, now=timezone.now()), None
+        django_request = request._request
+        logged = api_key_lookup_logged(
+            key_id=key_id,
+            method=django_request.method,
+            path=django_request.path,
+            ip=client_ip(request),
+            user_agent=user_agent(django_request),
+            rate=_key_rate() if ratelimit.counts_in_table() else None,
+        )
+        if logged is None:
+            return None, None
+        setattr(django_request, USAGE_OPENED_ATTR, logged.usage)
+        return logged.row, logged.rate
+
+    def _judge(self, request, parsed: crypto.ParsedKey, row: KeyAuthRow) -> Principal:
+        """The key's holder, or the refusal: wrong secret, revoked, expired, no system user,
+        or an address outside its allowlist."""
         if not crypto.secret_matches(parsed.secret, row.secret_hash):
             _charge_failure(request, key_id=parsed.key_id)
             raise AuthenticationFailed("The API key is not valid.", code="key_invalid")
@@ -76,7 +127,7 @@ class ApiKeyAuthentication(BaseAuthentication):
             raise PermissionDenied(
                 "This API key may not be used from this address.", code="ip_not_allowed"
             )
-        principal = Principal(
+        return Principal(
             id=row.system_user_id,
             email=row.system_user_email,
             first_name=row.system_user_first_name,
@@ -84,11 +135,6 @@ class ApiKeyAuthentication(BaseAuthentication):
             workspace_id=row.workspace_id,
             is_system=True,
             api_key_id=parsed.key_id,
-        )
-        # lastUsedAt records use of the key, never an attempt with a wrong secret or a dead key.
-        setattr(django_request, USAGE_TOUCH_ATTR, row.last_used_is_stale)
-        return principal, ApiKeyInfo(
-            id=parsed.key_id, workspace_id=row.workspace_id, scopes=row.scopes
         )
 
     def authenticate_header(self, request) -> str:

@@ -17,19 +17,21 @@ LAST_USED_RESOLUTION = timedelta(minutes=1)
 # One indexed query (the key's primary key, then the partial unique index on the workspace's
 # system user) for exactly the columns authentication needs. The time comparisons run in SQL so
 # the same code works on PostgreSQL and on SQLite, whose raw cursors return datetimes as text.
-# An inactive system user joins as none: its keys fail closed.
-_AUTH_SQL = f"""
+# An inactive system user joins as none: its keys fail closed. Parameters: now, now minus
+# LAST_USED_RESOLUTION, the key id. apikeys.services carries it as a CTE (it selects k.id too).
+AUTH_SQL = f"""
 SELECT k.secret_hash, k.workspace_id,
-       k.revoked_at IS NOT NULL,
-       k.expires_at IS NOT NULL AND k.expires_at <= %s,
-       k.last_used_at IS NULL OR k.last_used_at < %s,
-       u.id, u.email, u.first_name, u.last_name,
-       k.scopes, k.allowed_ips
+       k.revoked_at IS NOT NULL AS is_revoked,
+       k.expires_at IS NOT NULL AND k.expires_at <= %s AS is_expired,
+       k.last_used_at IS NULL OR k.last_used_at < %s AS last_used_is_stale,
+       u.id AS user_id, u.email, u.first_name, u.last_name,
+       k.scopes, k.allowed_ips, k.id
 FROM {ApiKey._meta.db_table} k
 LEFT JOIN {User._meta.db_table} u
        ON u.workspace_id = k.workspace_id AND u.is_system AND u.is_active
 WHERE k.id = %s
 """  # noqa: S608 (table names only; values are parameters)
+AUTH_COLUMNS = 12
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,16 +62,16 @@ def _json_list(value) -> tuple[str, ...]:
     return tuple(item for item in value if isinstance(item, str))
 
 
-def api_key_auth_row(*, key_id: str, now: datetime) -> KeyAuthRow | None:
-    """The key's state and its workspace's system user, read fresh (no cache: revocation is
-    immediate on every worker), or None for an unknown key id."""
+def auth_params(*, key_id: str, now: datetime) -> list:
     adapt = connection.ops.adapt_datetimefield_value
-    with connection.cursor() as cursor:
-        cursor.execute(_AUTH_SQL, [adapt(now), adapt(now - LAST_USED_RESOLUTION), key_id])
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    secret_hash, workspace_id, revoked, expired, stale, uid, email, first, last, scopes, ips = row
+    return [adapt(now), adapt(now - LAST_USED_RESOLUTION), key_id]
+
+
+def auth_row(values) -> KeyAuthRow:
+    """A KeyAuthRow from AUTH_SQL's columns."""
+    secret_hash, workspace_id, revoked, expired, stale, uid, email, first, last, scopes, ips = (
+        values[: AUTH_COLUMNS - 1]
+    )
     return KeyAuthRow(
         secret_hash=secret_hash,
         workspace_id=workspace_id,
@@ -83,6 +85,15 @@ def api_key_auth_row(*, key_id: str, now: datetime) -> KeyAuthRow | None:
         scopes=_json_list(scopes),
         allowed_ips=_json_list(ips),
     )
+
+
+def api_key_auth_row(*, key_id: str, now: datetime) -> KeyAuthRow | None:
+    """The key's state and its workspace's system user, read fresh (no cache: revocation is
+    immediate on every worker), or None for an unknown key id."""
+    with connection.cursor() as cursor:
+        cursor.execute(AUTH_SQL, auth_params(key_id=key_id, now=now))
+        row = cursor.fetchone()
+    return None if row is None else auth_row(row)
 
 
 def api_key_list(*, workspace_id: str) -> QuerySet[ApiKey]:

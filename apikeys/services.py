@@ -13,8 +13,17 @@ from activity.services import activity_record
 from apikeys import crypto
 from apikeys.models import ApiKey, ApiKeyUsage
 from apikeys.scopes import clean_allowed_ips, clean_scopes, default_scopes
-from apikeys.selectors import LAST_USED_RESOLUTION
+from apikeys.selectors import (
+    AUTH_COLUMNS,
+    AUTH_SQL,
+    LAST_USED_RESOLUTION,
+    KeyAuthRow,
+    auth_params,
+    auth_row,
+)
+from parsalink.core import ratelimit
 from parsalink.core.errors import AppError
+from parsalink.core.ratelimit import PG_SYNC_OFF, Decision
 
 MAX_ROLL_OVERLAP_SECONDS = 7 * 24 * 3600
 
@@ -267,3 +276,123 @@ def usage_record(
             cursor.execute(_USAGE_INSERT, usage)
             if touch_last_used:
                 cursor.execute(_TOUCH, touch)
+
+
+# --- the key lookup that writes its request's usage row -----------------------------------------
+
+# The status a request with a live key usually ends with. The lookup writes the usage row with
+# it; usage_settle() corrects the row only when the response says otherwise (refusals, errors).
+_EXPECTED_STATUS = {"POST": 201, "DELETE": 204}
+
+
+def rate_counter_key(key_id: str) -> str:
+    """The per-key THROTTLE_API_KEY counter (parsalink/core/ratelimit.py)."""
+    return f"throttle_api_key_{key_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class OpenedUsage:
+    """A usage row the lookup wrote, under the status the request was expected to end with."""
+
+    row_id: int
+    created_at: datetime
+    status: int
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedLookup:
+    row: KeyAuthRow
+    usage: OpenedUsage
+    # The THROTTLE_API_KEY hit counted in the same statement (table counters), else None.
+    rate: Decision | None
+
+
+def _lookup_logged_sql(*, counted: str, asynchronous: bool) -> str:
+    ctes = [f"found AS ({AUTH_SQL})"]
+    if asynchronous:
+        ctes.insert(0, PG_SYNC_OFF)
+    source = "found, sync_off" if asynchronous else "found"
+    ctes.append(
+        f"logged AS (INSERT INTO {_USAGE_TABLE} ({_USAGE_COLUMNS}) "  # noqa: S608
+        f"SELECT found.id, %s, %s, %s, %s, %s::inet, %s FROM {source} RETURNING id)"
+    )
+    extra = "NULL, NULL"
+    if counted:
+        ctes.append(f"counted AS ({counted})")
+        extra = "(SELECT count FROM counted), (SELECT window_ends_ms FROM counted)"
+    return f"WITH {', '.join(ctes)} SELECT found.*, (SELECT id FROM logged), {extra} FROM found"  # noqa: S608
+
+
+def api_key_lookup_logged(
+    *,
+    key_id: str,
+    method: str,
+    path: str,
+    ip: str | None,
+    user_agent: str,
+    rate: tuple[int, float] | None,
+) -> LoggedLookup | None:
+    """PostgreSQL: the key lookup, its usage row and (table counters) its THROTTLE_API_KEY hit
+    in one statement, one round trip; None for an unknown key id (nothing written).
+
+    The row is written before the key is judged, under the expected status, so even a request
+    that never reaches the middleware's correction (a killed worker) leaves its evidence;
+    `rate` is (limit, period) or None. Outside a transaction the statement commits without
+    waiting for the WAL flush, as usage_record does.
+    """
+    now = timezone.now()
+    asynchronous = not connection.in_atomic_block
+    expected = _EXPECTED_STATUS.get(method, 200)
+    usage = [
+        connection.ops.adapt_datetimefield_value(now),
+        method[:10],
+        path[:300],
+        expected,
+        _valid_ip(ip),
+        (user_agent or "")[:300],
+    ]
+    params = auth_params(key_id=key_id, now=now) + usage
+    counted = None
+    if rate is not None:
+        limit, period = rate
+        source = "found, sync_off" if asynchronous else "found"
+        counted = ratelimit.table_hit(
+            rate_counter_key(key_id), limit=limit, period=period, source=source
+        )
+        params += counted.params
+    sql = _lookup_logged_sql(counted=counted.sql if counted else "", asynchronous=asynchronous)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        values = cursor.fetchone()
+    if values is None:
+        return None
+    row_id, count, window_ends_ms = values[AUTH_COLUMNS:]
+    return LoggedLookup(
+        row=auth_row(values),
+        usage=OpenedUsage(row_id=row_id, created_at=now, status=expected),
+        rate=counted.decide(count, window_ends_ms) if counted else None,
+    )
+
+
+# created_at is in the key so a table partitioned by it is searched in one partition.
+_SETTLE = f"UPDATE {_USAGE_TABLE} SET status = %s WHERE id = %s AND created_at = %s"  # noqa: S608
+
+
+def usage_settle(
+    *, usage: OpenedUsage, status: int, touch_last_used: bool, api_key_id: str
+) -> None:
+    """Give the lookup's usage row the response's status when it was not the expected one, and
+    move lastUsedAt forward when the lookup found it stale (at most once a minute per key)."""
+    statements = []
+    if status != usage.status:
+        adapt = connection.ops.adapt_datetimefield_value
+        statements.append((_SETTLE, [status, usage.row_id, adapt(usage.created_at)]))
+    if touch_last_used:
+        now = timezone.now()
+        adapt = connection.ops.adapt_datetimefield_value
+        statements.append((_TOUCH, [adapt(now), api_key_id, adapt(now - LAST_USED_RESOLUTION)]))
+    if not statements:
+        return
+    with connection.cursor() as cursor:
+        for sql, params in statements:
+            cursor.execute(sql, params)

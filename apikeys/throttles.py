@@ -2,11 +2,14 @@
 
 One counter per key in the shared store (parsalink/core/ratelimit.py): a window opens at the
 key's first request and lasts the rate's period, so a key never sends more than its rate within
-one window, on any number of workers. JWT requests skip it without touching the store.
+one window, on any number of workers. The key's authentication counts the request (with table
+counters inside its lookup statement, at no round trip of its own) once the key is accepted;
+this throttle only reads that count. JWT requests skip it without touching the store.
 """
 
 from activity.services import security_event
 from apikeys.authentication import ApiKeyInfo
+from apikeys.services import rate_counter_key
 from parsalink.core.client import client_ip
 from parsalink.core.throttling import StoreRateThrottle
 
@@ -21,13 +24,15 @@ class ApiKeyRateThrottle(StoreRateThrottle):
         auth = request.auth
         if not isinstance(auth, ApiKeyInfo):
             return None
-        return f"throttle_api_key_{auth.id}"
+        return rate_counter_key(auth.id)
 
     def allow_request(self, request, view) -> bool:
-        if super().allow_request(request, view):
+        auth = request.auth
+        if not isinstance(auth, ApiKeyInfo) or auth.rate is None:
+            return True
+        self.retry_after = auth.rate.retry_after
+        if auth.rate.allowed:
             return True
         # The key id names the key for the operator; the key itself is never logged.
-        security_event(
-            "throttled", scope=self.scope, apiKeyId=request.auth.id, ip=client_ip(request)
-        )
-        return False
+        security_event("throttled", scope=self.scope, apiKeyId=auth.id, ip=client_ip(request))
+        return self.throttle_failure()

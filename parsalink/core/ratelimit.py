@@ -46,8 +46,8 @@ _HIT_SQL = f"{_COLUMNS} VALUES (%s, 1, %s) {_UPSERT}"
 # PostgreSQL in autocommit: the statement is its own transaction, committed without waiting for
 # the WAL flush (~3 ms on a busy disk, as for the API-key usage rows). A crash can forget the
 # hits of its last ~600 ms; nothing else is affected (SET LOCAL ends with this transaction).
-_PG_SYNC_OFF = "WITH sync_off AS (SELECT set_config('synchronous_commit', 'off', true))"
-_PG_HIT_SQL = f"{_PG_SYNC_OFF} {_COLUMNS} SELECT %s, 1, %s FROM sync_off {_UPSERT}"  # noqa: S608
+# A CTE for statements that carry a hit: `WITH {PG_SYNC_OFF}, …` and count FROM sync_off.
+PG_SYNC_OFF = "sync_off AS (SELECT set_config('synchronous_commit', 'off', true))"
 
 _UNDO_SQL = f"""
 UPDATE {_TABLE} SET count = count - 1 WHERE key = %s AND count > 0 AND window_ends_ms > %s
@@ -117,24 +117,58 @@ def _redis():
     return scripts, cache
 
 
+def counts_in_table() -> bool:
+    """True when the counters live in `core_ratecounter` (no Redis cache configured)."""
+    return _redis() is None
+
+
+@dataclass(frozen=True, slots=True)
+class TableHit:
+    """One hit of the table counter as SQL another statement can carry (a CTE body), so the
+    count costs no round trip of its own; `decide()` reads the RETURNING row it yields."""
+
+    sql: str
+    params: list
+    now_ms: int
+    limit: int
+
+    def decide(self, count: int, window_ends_ms: int) -> Decision:
+        return _decision(count, window_ends_ms - self.now_ms, self.limit)
+
+
+def table_hit(key: str, *, limit: int, period: int | float, source: str) -> TableHit:
+    """The table's counting statement for `key`, counting once per row of `source` (a FROM
+    list: one row counts, none counts nothing). It returns (count, window_ends_ms)."""
+    now_ms = _now_ms()
+    sql = f"{_COLUMNS} SELECT %s, 1, %s FROM {source} {_UPSERT}"  # noqa: S608 (no values)
+    params = [key, now_ms + _period_ms(period), now_ms, now_ms]
+    return TableHit(sql=sql, params=params, now_ms=now_ms, limit=limit)
+
+
+def _period_ms(period: int | float) -> int:
+    return max(1, int(period * 1000))
+
+
+def _decision(count: int, remaining_ms: int, limit: int) -> Decision:
+    return Decision(allowed=count <= limit, retry_after=_retry_after(remaining_ms), count=count)
+
+
 def hit(key: str, *, limit: int, period: int | float) -> Decision:
     """Count one attempt against `key`: allowed while the window's count is at most `limit`."""
-    period_ms = max(1, int(period * 1000))
     redis = _redis()
     if redis is not None:
         scripts, cache = redis
-        count, remaining_ms = scripts.hit(keys=[cache.make_key(key)], args=[period_ms])
-        count, remaining_ms = int(count), int(remaining_ms)
+        count, remaining_ms = scripts.hit(keys=[cache.make_key(key)], args=[_period_ms(period)])
+        return _decision(int(count), int(remaining_ms), limit)
+    # Inside a caller's transaction the flag would outlive this statement: plain SQL there.
+    carried = table_hit(key, limit=limit, period=period, source="sync_off")
+    if connection.vendor == "postgresql" and not connection.in_atomic_block:
+        sql = f"WITH {PG_SYNC_OFF} {carried.sql}"
     else:
-        now_ms = _now_ms()
-        # Inside a caller's transaction the flag would outlive this statement: plain SQL there.
-        asynchronous = connection.vendor == "postgresql" and not connection.in_atomic_block
-        with connection.cursor() as cursor:
-            sql = _PG_HIT_SQL if asynchronous else _HIT_SQL
-            cursor.execute(sql, [key, now_ms + period_ms, now_ms, now_ms])
-            count, window_ends_ms = cursor.fetchone()
-        remaining_ms = window_ends_ms - now_ms
-    return Decision(allowed=count <= limit, retry_after=_retry_after(remaining_ms), count=count)
+        sql = _HIT_SQL  # the same parameters; SQLite wants VALUES before ON CONFLICT
+    with connection.cursor() as cursor:
+        cursor.execute(sql, carried.params)
+        return carried.decide(*cursor.fetchone())
 
 
 def undo(key: str) -> None:

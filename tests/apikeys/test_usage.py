@@ -75,41 +75,54 @@ def test_last_used_at_is_written_at_most_once_a_minute(key_client, api_key):
     assert len(_rows(api_key)) == 3
 
 
-def test_a_key_request_costs_one_lookup_plus_the_usage_write_on_redis(
+def test_a_key_request_costs_one_statement_that_also_writes_its_usage_row_on_redis(
     key_client, api_key, django_assert_num_queries, settings
 ):
     # With Redis (production) the key's rate counter costs one Redis round trip, no query.
     settings.CACHES = redis_caches()
     key_client.get(PROBE)  # lastUsedAt is now fresh: no UPDATE on the next request
-    with django_assert_num_queries(2) as captured:
+    with django_assert_num_queries(1) as captured:
         assert key_client.get(PROBE).status_code == 200
-    lookup, usage = (q["sql"] for q in captured.captured_queries)
+    [lookup] = (q["sql"] for q in captured.captured_queries)
     assert "FROM apikeys_apikey k" in lookup and "accounts_user" in lookup
     # Scopes and the address allowlist ride on the same lookup: no query of their own.
     assert "k.scopes" in lookup and "k.allowed_ips" in lookup
-    assert usage.startswith("WITH sync_off") and "synchronous_commit" in usage
-    assert "UPDATE" not in usage
+    # So does the usage row, written under the expected status; the 200 needs no correction.
+    assert "INSERT INTO apikeys_apikeyusage" in lookup
+    assert "core_ratecounter" not in lookup and "UPDATE" not in lookup
+    [row] = _rows(api_key)[-1:]
+    assert row.status == 200
 
 
-def test_without_redis_the_rate_counter_is_the_one_extra_query(
+def test_without_redis_the_rate_counter_rides_on_the_same_statement(
     key_client, api_key, django_assert_num_queries
 ):
     key_client.get(PROBE)
-    with django_assert_num_queries(3) as captured:
+    with django_assert_num_queries(1) as captured:
         assert key_client.get(PROBE).status_code == 200
-    lookup, counter, usage = (q["sql"] for q in captured.captured_queries)
-    assert "FROM apikeys_apikey k" in lookup
-    assert "INSERT INTO core_ratecounter" in counter and "ON CONFLICT" in counter
-    assert usage.startswith("WITH sync_off")
+    [lookup] = (q["sql"] for q in captured.captured_queries)
+    assert "FROM apikeys_apikey k" in lookup and "INSERT INTO apikeys_apikeyusage" in lookup
+    assert "INSERT INTO core_ratecounter" in lookup and "ON CONFLICT" in lookup
 
 
-def test_a_stale_last_used_at_rides_on_the_usage_statement(
+def test_a_status_other_than_the_expected_one_corrects_the_row(
+    key_client, api_key, django_assert_num_queries, settings
+):
+    settings.CACHES = redis_caches()
+    key_client.get(PROBE)
+    with django_assert_num_queries(2) as captured:
+        assert key_client.get("/api/contacts/not-a-contact/").status_code == 404
+    assert captured.captured_queries[1]["sql"].startswith("UPDATE apikeys_apikeyusage")
+    assert _rows(api_key)[-1].status == 404
+
+
+def test_a_stale_last_used_at_costs_one_update_after_the_lookup(
     key_client, api_key, django_assert_num_queries, settings
 ):
     settings.CACHES = redis_caches()
     with django_assert_num_queries(2) as captured:
         key_client.get(PROBE)
-    assert "UPDATE apikeys_apikey" in captured.captured_queries[1]["sql"]
+    assert "UPDATE apikeys_apikey " in captured.captured_queries[1]["sql"]
     assert ApiKey.objects.get(pk=api_key.api_key.id).last_used_at is not None
 
 
