@@ -34,18 +34,23 @@ class KeysetCursorPagination(CursorPagination):
     """
 
     def paginate_queryset(self, queryset, request, view=None):
+        def fetch(keys, after, limit):
+            return self.queryset_rows(queryset, keys, after, limit)
+
+        return self.paginate_rows(fetch, request, view, model=queryset.model)
+
+    def paginate_rows(self, fetch, request, view, *, model):
+        """The page from `fetch(keys, after, limit)`: up to `limit` rows of `model` in `keys`
+        order after the cursor row's values `after` (None: from the start)."""
         self.request = request
         self.page_size = self.get_page_size(request)
         self.base_url = request.build_absolute_uri()
         self.keyset = tuple(view.get_keyset(request)) if view is not None else ("-id",)
-        self.model = queryset.model
+        self.model = model
         cursor = self.decode_cursor(request)
         reverse = cursor is not None and cursor[1]
         keys = _flip(self.keyset) if reverse else self.keyset
-        queryset = queryset.order_by(*keys)
-        if cursor is not None:
-            queryset = queryset.filter(self._after(keys, cursor[0]))
-        rows = list(queryset[: self.page_size + 1])
+        rows = fetch(keys, cursor[0] if cursor is not None else None, self.page_size + 1)
         has_more = len(rows) > self.page_size
         self.page = rows[: self.page_size]
         if reverse:
@@ -54,6 +59,12 @@ class KeysetCursorPagination(CursorPagination):
         else:
             self.has_next, self.has_previous = has_more, cursor is not None
         return self.page
+
+    def queryset_rows(self, queryset, keys: tuple[str, ...], after: list | None, limit: int):
+        queryset = queryset.order_by(*keys)
+        if after is not None:
+            queryset = queryset.filter(self._after(keys, after))
+        return list(queryset[:limit])
 
     def _after(self, keys: tuple[str, ...], values: list) -> GreaterThan | LessThan:
         names = [key.lstrip("-") for key in keys]
