@@ -5,6 +5,7 @@ user's `tokens_valid_after` is compared with (`iat` has only whole seconds). Acc
 their login session's id as `sid`: authentication accepts them only while that session is live.
 """
 
+import functools
 import time
 from dataclasses import dataclass
 
@@ -17,6 +18,8 @@ from parsalink.core.errors import AppError
 
 ACCESS = "access"
 REFRESH = "refresh"
+# 9999-12-31T23:59:59Z: a later expiry is no time a datetime can hold (simplejwt refuses it).
+_LATEST_EXP = 253402300799
 
 
 class InvalidToken(AppError):
@@ -98,7 +101,7 @@ def _claims(payload: dict) -> Claims:
         raise InvalidToken()
     if session_id is not None and not isinstance(session_id, str):
         raise InvalidToken()
-    if not _is_int(iat) or not _is_int(exp):
+    if not _is_int(iat) or not _is_int(exp) or exp > _LATEST_EXP:
         raise InvalidToken()
     try:
         issued_ms = ULID.from_str(jti).milliseconds
@@ -111,23 +114,49 @@ def _claims(payload: dict) -> Claims:
     return Claims(user_id=user_id, jti=jti, issued_ms=issued_ms, exp=exp, session_id=session_id)
 
 
+@functools.lru_cache(maxsize=2048)
+def _signed_payload(raw: str, key: str, algorithm: str, issuer: str | None) -> dict:
+    """The payload of a token whose signature, algorithm, issuer and required claims check out;
+    never mutated. Kept per process: a client presents the same access token for up to an hour,
+    so its signature is verified once, not on every request (failures are not kept). The
+    time-bound claims are checked by decode() on every use."""
+    return jwt.decode(
+        raw,
+        key,
+        algorithms=[algorithm],
+        issuer=issuer,
+        options={
+            "verify_aud": False,
+            "verify_exp": False,
+            "verify_iat": False,
+            "verify_nbf": False,
+            "require": ["exp", "jti", "iss"],
+        },
+    )
+
+
+def _check_times(payload: dict) -> None:
+    """PyJWT's exp, iat and nbf checks (with the backend's leeway), against the clock now."""
+    now = time.time()
+    leeway = token_backend.get_leeway().total_seconds()
+    if int(payload["exp"]) <= now - leeway:
+        raise InvalidToken("Token is expired")
+    for claim in ("iat", "nbf"):
+        if claim in payload and int(payload[claim]) > now + leeway:
+            raise InvalidToken("Token is invalid")
+
+
 def decode(raw: str, token_type: str) -> Claims:
     """Validate signature, issuer, expiry and type; raise InvalidToken for anything wrong.
 
     The checks of simplejwt's AccessToken (its backend's key, algorithm, issuer and leeway,
-    then exp, jti and token_type), made by PyJWT directly: half the cost on every request.
+    then exp, jti and token_type), made by PyJWT directly, the signature once per token.
     """
     try:
-        payload = jwt.decode(
-            raw,
-            token_backend.get_verifying_key(raw),
-            algorithms=[token_backend.algorithm],
-            issuer=token_backend.issuer,
-            leeway=token_backend.get_leeway(),
-            options={"verify_aud": False, "require": ["exp", "jti", "iss"]},
+        payload = _signed_payload(
+            raw, token_backend.get_verifying_key(raw), token_backend.algorithm, token_backend.issuer
         )
-    except jwt.ExpiredSignatureError:
-        raise InvalidToken("Token is expired") from None
+        _check_times(payload)
     except (jwt.InvalidTokenError, TypeError, ValueError, OverflowError):
         # A claim of the wrong type or range (e.g. "exp": "123" or 1e300) is just as invalid.
         raise InvalidToken("Token is invalid") from None
