@@ -374,25 +374,31 @@ def api_key_lookup_logged(
     )
 
 
-# created_at is in the key so a table partitioned by it is searched in one partition.
-_SETTLE = f"UPDATE {_USAGE_TABLE} SET status = %s WHERE id = %s AND created_at = %s"  # noqa: S608
-
-
 def usage_settle(
     *, usage: OpenedUsage, status: int, touch_last_used: bool, api_key_id: str
 ) -> None:
     """Give the lookup's usage row the response's status when it was not the expected one, and
-    move lastUsedAt forward when the lookup found it stale (at most once a minute per key)."""
-    statements = []
-    if status != usage.status:
-        adapt = connection.ops.adapt_datetimefield_value
-        statements.append((_SETTLE, [status, usage.row_id, adapt(usage.created_at)]))
+    move lastUsedAt forward when the lookup found it stale (at most once a minute per key).
+    One statement (PostgreSQL, where the lookup writes rows), committed like usage_record's."""
+    corrected = status != usage.status
+    if not corrected and not touch_last_used:
+        return
+    adapt = connection.ops.adapt_datetimefield_value
+    asynchronous = not connection.in_atomic_block
+    ctes = [PG_SYNC_OFF] if asynchronous else []
+    source = " FROM sync_off" if asynchronous else ""
+    params: list = []
     if touch_last_used:
         now = timezone.now()
-        adapt = connection.ops.adapt_datetimefield_value
-        statements.append((_TOUCH, [adapt(now), api_key_id, adapt(now - LAST_USED_RESOLUTION)]))
-    if not statements:
-        return
+        ctes.append(f"touch AS ({_TOUCH})")
+        params += [adapt(now), api_key_id, adapt(now - LAST_USED_RESOLUTION)]
+    if corrected:
+        # created_at is in the key so a table partitioned by it is searched in one partition.
+        sql = f"UPDATE {_USAGE_TABLE} SET status = %s{source} WHERE id = %s AND created_at = %s"  # noqa: S608
+        params += [status, usage.row_id, adapt(usage.created_at)]
+    else:
+        sql = f"SELECT 1{source}"
+    if ctes:
+        sql = f"WITH {', '.join(ctes)} {sql}"
     with connection.cursor() as cursor:
-        for sql, params in statements:
-            cursor.execute(sql, params)
+        cursor.execute(sql, params)
