@@ -301,6 +301,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PARSER_CLASSES": ["parsalink.core.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "parsalink.core.negotiation.CommonAcceptNegotiation",
     "DEFAULT_THROTTLE_CLASSES": ["apikeys.throttles.ApiKeyRateThrottle"],
     "DEFAULT_PAGINATION_CLASS": "parsalink.core.pagination.CursorPagination",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
