@@ -195,22 +195,21 @@ class StaticPolicyCSPMiddleware(CSPMiddleware):
         "_csp_replace_ro",
         "_csp_exempt_ro",
     )
-    _built: tuple[object, str | None] | None = None
+    _built: tuple[object, object, str | None] | None = None
 
     def process_request(self, request) -> None:
         return None  # no nonce is offered: the policy allows no inline script
 
     def _static_policy(self) -> str | None:
         """The header for the current settings, or None when they need django-csp's own path
-        (a report-only policy, excluded prefixes). Rebuilt when a test overrides the setting."""
+        (a report-only policy, excluded prefixes). Rebuilt when a test overrides either."""
         policy = getattr(settings, "CONTENT_SECURITY_POLICY", None)
+        report_only = getattr(settings, "CONTENT_SECURITY_POLICY_REPORT_ONLY", None)
         built = self._built
-        if built is None or built[0] is not policy:
-            static = not getattr(settings, "CONTENT_SECURITY_POLICY_REPORT_ONLY", None) and not (
-                policy or {}
-            ).get("EXCLUDE_URL_PREFIXES")
-            built = self._built = (policy, build_policy() if static else None)
-        return built[1]
+        if built is None or built[0] is not policy or built[1] is not report_only:
+            static = not report_only and not (policy or {}).get("EXCLUDE_URL_PREFIXES")
+            built = self._built = (policy, report_only, build_policy() if static else None)
+        return built[2]
 
     def process_response(self, request, response):
         header = self._static_policy()

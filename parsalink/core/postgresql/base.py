@@ -30,7 +30,8 @@ def socket_is_quiet(connection) -> bool:
 class DatabaseWrapper(base.DatabaseWrapper):
     def close_if_health_check_failed(self) -> None:
         if (
-            self.connection is not None
+            not self.pool  # a pool hands out only healthy connections (Django's own rule)
+            and self.connection is not None
             and self.health_check_enabled
             and not self.health_check_done
             and socket_is_quiet(self.connection)
