@@ -2,11 +2,14 @@
 API request (`/api/…`, Bearer credentials only) never reads or writes a session, whatever
 cookies the browser sends along."""
 
+from io import StringIO
+
 import pytest
 from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.contrib.messages.middleware import MessageMiddleware
 from django.contrib.sessions.middleware import SessionMiddleware
 from django.core import checks
+from django.core.management import call_command
 from django.db import connection
 from django.http import HttpResponse
 from django.test import RequestFactory
@@ -168,3 +171,4 @@ def test_the_browser_only_middlewares_are_djangos_own_classes():
 def test_system_checks_find_the_middleware_the_admin_needs():
     ids = {message.id for message in checks.run_checks(include_deployment_checks=False)}
     assert not ids & {"admin.E408", "admin.E409", "admin.E410"}
+    call_command("check", stdout=StringIO())  # manage.py check: SystemCheckError on any error
