@@ -198,11 +198,6 @@ def test_settings_django_csp_reads_give_what_django_csp_gives(overrides, path, s
     assert ours == theirs
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="StaticPolicyCSPMiddleware caches on CONTENT_SECURITY_POLICY alone: a report-only "
-    "policy set after the first response is never sent by that middleware instance",
-)
 def test_a_report_only_policy_set_later_is_sent_by_the_same_handler(api_client):
     api_client.get("/api/contacts/")
     with override_settings(CONTENT_SECURITY_POLICY_REPORT_ONLY=REPORT_ONLY):
