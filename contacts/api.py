@@ -49,9 +49,8 @@ class ContactInput(StrictSerializer):
     )
 
 
+# The contact object as the schema describes it; responses are built by contact_json().
 class ContactOutput(serializers.Serializer):
-    """The contact object as the schema describes it; responses are built by contact_json."""
-
     id = serializers.CharField()
     firstName = serializers.CharField(source="first_name")
     lastName = serializers.CharField(source="last_name")
