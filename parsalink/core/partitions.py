@@ -133,7 +133,13 @@ def purge_partitioned(
             removed += _drop(p.name)
             dropped.append(p.name)
         elif p.is_default or p.lower is None or p.lower < cutoff:
-            removed += _delete_in_batches(p.name, column, cutoff, batch_size, pause)
+            deleted = _delete_in_batches(p.name, column, cutoff, batch_size, pause)
+            if deleted:
+                # Fresh statistics at once (autovacuum comes later): with the deleted rows still
+                # counted, the planner may walk their dead index entries for a key's activity page.
+                with connection.cursor() as cursor:
+                    cursor.execute(f"ANALYZE {_q(p.name)}")
+            removed += deleted
     return removed, dropped
 
 
