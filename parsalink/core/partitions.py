@@ -7,6 +7,9 @@ Knows nothing about the apps: callers pass table and column names (docs/operatio
 """
 
 import time
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -65,6 +68,21 @@ def partitions(table: str) -> list[Partition]:
 
 def _q(name: str) -> str:
     return connection.ops.quote_name(name)
+
+
+@contextmanager
+def maintenance_lock(table: str) -> Iterator[None]:
+    """One partition maintainer per table at a time: a second daily job started while the first
+    still runs waits for it (a session advisory lock, released even if the job dies), then finds
+    the partitions made and the old months gone."""
+    key = zlib.crc32(f"partitions:{table}".encode())
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s)", [key])
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
 
 
 def ensure_monthly_partitions(

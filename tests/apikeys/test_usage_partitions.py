@@ -1,6 +1,8 @@
 """The usage log on PostgreSQL: partitioned by month, partitions made ahead by the daily job, and
 a retention that drops whole old months (apikeys/migrations/0005, parsalink/core/partitions.py)."""
 
+import threading
+import time
 from datetime import UTC, datetime
 from io import StringIO
 
@@ -143,3 +145,41 @@ def test_a_partition_starts_where_an_older_one_reaching_into_its_month_ends():
     bounds = {p.name: (p.lower, p.upper) for p in partitions.partitions(TABLE)}
     assert bounds[f"{TABLE}_p203505"] == (at(2035, 5, 17, 0), at(2035, 6, 1, 0))
     assert bounds[f"{TABLE}_legacy"] == (at(2035, 1, 1, 0), at(2035, 5, 17, 0))
+
+
+def test_a_keys_activity_reads_newest_first_across_partitions(api_key, jwt_client):
+    partitions.ensure_monthly_partitions(TABLE, "created_at", now=at(2026, 4, 1), months_ahead=0)
+    rows = [log(api_key, when) for when in (at(2026, 4, 2), at(2040, 1, 1), at(2026, 4, 3))]
+    rows.append(log(api_key, datetime.now(UTC)))
+    assert len({where(row.pk) for row in rows}) == 3
+    response = jwt_client.get(f"/api/api-keys/{api_key.pk}/activity/?pageSize=2")
+    first = response.json()
+    second = jwt_client.get(first["next"]).json()
+    # Newest first means by id (the order the rows were written), whichever month they sit in.
+    expected = [row.created_at for row in sorted(rows, key=lambda row: -row.pk)]
+    got = [r["createdAt"] for r in first["results"] + second["results"]]
+    assert [datetime.fromisoformat(value.replace("Z", "+00:00")) for value in got] == expected
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_second_daily_job_waits_for_the_first():
+    """Two runs at once take turns on the partitions (an advisory lock), instead of both creating
+    or dropping the same one."""
+    held, release = threading.Event(), threading.Event()
+
+    def first_job() -> None:
+        with partitions.maintenance_lock(TABLE):
+            held.set()
+            release.wait(10)
+        connection.close()
+
+    thread = threading.Thread(target=first_job)
+    thread.start()
+    assert held.wait(10)
+    threading.Timer(0.5, release.set).start()
+    started = time.monotonic()
+    out = StringIO()
+    call_command("purgeactivity", stdout=out)
+    assert time.monotonic() - started >= 0.45
+    assert "deleted 0 API-key usage rows" in out.getvalue()
+    thread.join()

@@ -61,10 +61,11 @@ class Command(PurgeCommand):
                 f"deleted {deleted} API-key usage rows older than {cutoff.isoformat()}"
             )
             return
-        created = partitions.ensure_monthly_partitions(table, "created_at", now=now)
-        deleted, dropped = partitions.purge_partitioned(
-            table, "created_at", cutoff=cutoff, batch_size=batch_size, pause=pause
-        )
+        with partitions.maintenance_lock(table):
+            created = partitions.ensure_monthly_partitions(table, "created_at", now=now)
+            deleted, dropped = partitions.purge_partitioned(
+                table, "created_at", cutoff=cutoff, batch_size=batch_size, pause=pause
+            )
         self.stdout.write(
             f"deleted {deleted} API-key usage rows older than {cutoff.isoformat()} "
             f"({len(dropped)} monthly partitions dropped whole)"
