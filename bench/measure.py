@@ -6,13 +6,14 @@ requests answered; "DB CPU" is the same for the PostgreSQL backends serving that
 """
 
 import json
+import subprocess
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.scenarios import SCALE, BoundScenario, ScaleCase, find
-from bench.servers import CLK_TCK, RESULTS, BenchServer, log, mint_refresh_tokens
+from bench.servers import CLK_TCK, PY, RESULTS, ROOT, BenchServer, log, mint_refresh_tokens
 from bench.wrk import Wrk, parse
 
 
@@ -189,3 +190,18 @@ def _scale_path(case: ScaleCase, server: BenchServer, info: dict) -> str:
         nxt = json.loads(server.get(first, f"Bearer {info[case.access]}"))["next"]
         return nxt[nxt.index("/api/") :]
     return case.path.format(**info)
+
+
+def retention(env: dict) -> dict:
+    """Seconds the daily retention job takes to remove 10M expired usage rows (bench/retention.py,
+    run against the scale database's environment)."""
+    out = RESULTS / "retention.json"
+    done = subprocess.run([PY, "bench/retention.py", "--out", str(out)], cwd=ROOT, env=env)
+    if done.returncode != 0:
+        log("  retention measurement failed")
+        return {}
+    result = json.loads(out.read_text())
+    log(f"  retention: {result['rows']} expired usage rows removed in {result['seconds']:.2f} s")
+    for line in result["output"]:
+        log(f"    {line}")
+    return result

@@ -16,8 +16,10 @@ import django
 
 from bench.scenarios import (
     GOALS,
+    RETENTION_PURGE_10M_SECONDS_AT_MOST,
     SCALE_ACTIVITY_10M_P50_MS_AT_MOST,
     SCALE_LIST_1M_OVER_1K_AT_MOST,
+    SCALE_SEARCH_RARE_1M_P50_MS_AT_MOST,
     STARVATION_P99_AT_MOST,
     STARVATION_REFUSAL,
     TOPOLOGIES,
@@ -96,6 +98,8 @@ def render(report: dict) -> str:
         out.append(render_starvation(report["starvation"]) + "\n")
     if report.get("scale"):
         out.append(render_scale(report["scale"]) + "\n")
+    if report.get("retention"):
+        out.append(render_retention(report["retention"]) + "\n")
     if report.get("argon2"):
         a = report["argon2"]
         out.append(
@@ -178,12 +182,24 @@ def render_starvation(starvation: list[dict]) -> str:
 
 def render_scale(scale: dict) -> str:
     lines = ["| scale (1 connection) | p50 ms (per round) | p99 ms (per round) |", "|---|---|---|"]
-    for key in ("list_1k", "list_1m", "list_1m_page2", "activity_10m"):
+    for key in ("list_1k", "list_1m", "list_1m_page2", "search_rare_1m", "activity_10m"):
         if key in scale:
             e = scale[key]
             lines.append(
                 f"| {e['label']} | {_fmt_ratio(e['p50_ms'])} | {_fmt_ratio(e['p99_ms'])} |"
             )
+    return "\n".join(lines)
+
+
+def render_retention(retention: dict) -> str:
+    lines = [
+        "| retention (purgeactivity) | rows removed | seconds | what it did |",
+        "|---|---|---|---|",
+    ]
+    lines.append(
+        f"| purge {retention['rows'] / 1e6:.0f}M expired usage rows | {retention['rows']} "
+        f"| {retention['seconds']:.2f} | {'; '.join(retention['output'])} |"
+    )
     return "\n".join(lines)
 
 
@@ -276,6 +292,23 @@ def checks(report: dict) -> list[Check]:
             "scale: key activity p50 at 10M usage rows, ms",
             sc.get("activity_10m", {}).get("p50_ms", []),
             SCALE_ACTIVITY_10M_P50_MS_AT_MOST,
+            at_most=True,
+        )
+    )
+    out.append(
+        bounded(
+            "scale: contact search p50, rare term, 1M contacts, ms",
+            sc.get("search_rare_1m", {}).get("p50_ms", []),
+            SCALE_SEARCH_RARE_1M_P50_MS_AT_MOST,
+            at_most=True,
+        )
+    )
+    retention = report.get("retention") or {}
+    out.append(
+        bounded(
+            "retention: purge 10M expired usage rows, s",
+            [retention["seconds"]] if "seconds" in retention else [],
+            RETENTION_PURGE_10M_SECONDS_AT_MOST,
             at_most=True,
         )
     )

@@ -11,7 +11,7 @@ from argparse import Namespace
 from datetime import UTC, datetime
 
 from bench import servers
-from bench.measure import Measurer, Result, Timing, scale_latencies
+from bench.measure import Measurer, Result, Timing, retention, scale_latencies
 from bench.report import machine
 from bench.scenarios import PEER_PROBE, TOPOLOGIES, BoundScenario, plan
 from bench.servers import DB_MAIN, DB_PEER, DB_SCALE, PY, RESULTS, ROOT, BenchServer, log
@@ -151,6 +151,9 @@ class Run:
         report["starvation"] = starvation
         if args.scale:
             report["scale"] = self.scale()
+            log("== retention: purge 10M expired usage rows (scale database)")
+            scale_env = servers.server_env(DB_SCALE, log_level=args.log_level, redis=self.redis)
+            report["retention"] = retention(scale_env)
         report["machine"] = machine()
         report["settings"] = {
             "duration_s": args.duration,

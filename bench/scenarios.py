@@ -226,6 +226,14 @@ SCALE = [
         f"{{next:/api/contacts/?{PAGE}}}",
         "access1m",
     ),
+    # One contact of the million matches (Last123457): without the trigram index PostgreSQL
+    # walks the workspace from the newest contact down to it, ~880k rows.
+    ScaleCase(
+        "search_rare_1m",
+        "contact search, rare term, 1M contacts",
+        f"/api/contacts/?{PAGE}&search=Last123457",
+        "access1m",
+    ),
     ScaleCase(
         "activity_10m",
         "key activity, 10M usage rows",
@@ -239,6 +247,8 @@ STARVATION_P99_AT_MOST = 2.0  # the JWT list's p99 while logins hammer ÷ its p9
 STARVATION_REFUSAL = "429 login_busy"  # every refused login (with Retry-After)
 SCALE_LIST_1M_OVER_1K_AT_MOST = 1.2  # list p50 at 1M contacts ÷ at 1k
 SCALE_ACTIVITY_10M_P50_MS_AT_MOST = 20.0
+SCALE_SEARCH_RARE_1M_P50_MS_AT_MOST = 50.0
+RETENTION_PURGE_10M_SECONDS_AT_MOST = 5.0  # purgeactivity removing 10M expired usage rows
 
 
 def plan(

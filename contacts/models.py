@@ -31,6 +31,8 @@ class Contact(models.Model):
         # Every list is `WHERE workspace_id = %s ORDER BY <key>, id LIMIT pageSize + 1`, and the
         # next page adds `AND (<key>, id) > (<last row's key>, <last row's id>)`: each index below
         # lets PostgreSQL start right at the cursor, so page N costs what page 1 costs.
+        # ?search= has a PostgreSQL-only trigram index that is not declared here (SQLite cannot
+        # build it): contacts/migrations/0003_contact_search_trigram_index.py.
         indexes = [
             # GET /api/contacts/ (default: newest first; ULID ids sort by creation time).
             models.Index(fields=["workspace", "-id"], name="contacts_contact_ws_idx"),

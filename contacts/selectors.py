@@ -12,10 +12,11 @@ SEARCH_MAX_LENGTH = 100
 def contact_list(*, workspace_id: str, search: str | None = None) -> QuerySet[Contact]:
     """The workspace's contacts, optionally narrowed by a case-insensitive substring search.
 
-    The search is `UPPER(col) LIKE UPPER('%term%')` over first/last name, email and company: no
-    B-tree index can serve a substring, so PostgreSQL walks the page's ordering index of this
-    workspace and stops after pageSize + 1 matches — cheap for common terms, a scan of the
-    workspace's contacts for a term that matches nothing (docs/contacts-and-activity.md).
+    The search is `UPPER(col) LIKE UPPER('%term%')` over first/last name, email and company
+    (Django's icontains, wildcards escaped). On PostgreSQL a trigram index on exactly those
+    expressions (contacts/migrations/0003_contact_search_trigram_index.py) serves a rare term of
+    3+ characters; for a common term the planner walks the page's ordering index and stops after
+    pageSize + 1 matches. SQLite scans (docs/contacts-and-activity.md).
     """
     queryset = Contact.objects.filter(workspace_id=workspace_id)
     if search:
