@@ -43,7 +43,7 @@ worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
 threads = _int("GUNICORN_THREADS", 8, 1)
 timeout = _int("GUNICORN_TIMEOUT", 30, 1)
 graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30, 1)
-keepalive = _int("GUNICORN_KEEPALIVE", 5, 1)
+keepalive = _int("GUNICORN_KEEPALIVE", 5, 0)
 # Recycle workers now and then so a slow leak cannot grow forever; jitter avoids all of them
 # restarting at the same moment.
 max_requests = _int("GUNICORN_MAX_REQUESTS", 10000)
