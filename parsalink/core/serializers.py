@@ -35,6 +35,22 @@ class StrictSerializer(serializers.Serializer):
             }
             if not_text:
                 raise serializers.ValidationError(not_text)
+            # The schema's maxLength is the length sent; DRF checks it after trimming whitespace,
+            # so " " + 100 characters would pass. Check the text as sent, as the schema says.
+            too_long = {
+                name: [field.error_messages["max_length"].format(max_length=field.max_length)]
+                for name, field in self.fields.items()
+                if isinstance(field, serializers.CharField)
+                and field.max_length is not None
+                and isinstance(data.get(name), str)
+                and len(data[name]) > field.max_length
+            }
+            if too_long:  # reported with the other fields' errors
+                try:
+                    super().to_internal_value(data)
+                except serializers.ValidationError as exc:
+                    raise serializers.ValidationError({**exc.detail, **too_long}) from None
+                raise serializers.ValidationError(too_long)
         return super().to_internal_value(data)
 
 

@@ -223,3 +223,16 @@ def test_api_key_can_use_every_method(key_client, workspace):
     assert key_client.patch(detail(contact_id), {"phone": "1"}, format="json").status_code == 200
     assert key_client.put(detail(contact_id), {"firstName": "K"}, format="json").status_code == 200
     assert key_client.delete(detail(contact_id)).status_code == 204
+
+
+@pytest.mark.parametrize("padding", [" ", "\u00a0", "\n"], ids=repr)
+def test_it_counts_max_length_on_the_text_as_sent_before_trimming(jwt_client, padding):
+    # The schema's maxLength (100) is what a client sends; trimming must not let 101 through.
+    body = {"firstName": "Ann", "lastName": padding + "x" * 100}
+    response = jwt_client.post(LIST, body, format="json")
+    assert response.status_code == 400
+    assert response.json()["fields"] == {
+        "lastName": ["Ensure this field has no more than 100 characters."]
+    }
+    body = {"firstName": "Ann", "lastName": "x" * 100}
+    assert jwt_client.post(LIST, body, format="json").status_code == 201
