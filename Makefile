@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/parsalink
 
-.PHONY: run test lint install bench bench-smoke fuzz fuzz-long soak clean compose-test
+.PHONY: run test lint install bench bench-smoke bench-inprocess fuzz fuzz-long soak clean compose-test
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,10 @@ bench: $(VENV)/.installed-bench
 
 bench-smoke: $(VENV)/.installed-bench
 	$(BIN)/python -m bench --smoke
+
+# CPU per list request in-process, ours and the stock peer (bench/inprocess.py, ~2 min).
+bench-inprocess: $(VENV)/.installed-bench
+	$(BIN)/python -m bench.inprocess $(BENCH_ARGS)
 
 # The CI fuzzing alone (a few minutes): every operation, as a JWT and as an API key.
 fuzz: install
