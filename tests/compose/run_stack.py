@@ -994,11 +994,14 @@ class Run:
         )
         expect(gone.status == 204, f"delete {gone.status}")
         after_delete = self.new_contact("AfterBackup")
+        self.stack.compose(
+            "exec", "-T", "db", "psql", "-U", "parsalink", "-d", "parsalink",
+            "-v", "ON_ERROR_STOP=1", "-c", "DROP SCHEMA public CASCADE; CREATE SCHEMA public;",
+        )  # fmt: skip
         with open(dump, "rb") as data:
             self.stack.compose(
-                "exec", "-T", "db", "pg_restore", "-U", "parsalink", "-d", "parsalink",
-                "--clean", "--if-exists", stdin=data,
-            )  # fmt: skip
+                "exec", "-T", "db", "pg_restore", "-U", "parsalink", "-d", "parsalink", stdin=data
+            )
         back = self.client.request("GET", f"/api/contacts/{marker.body['id']}/", token=self.access)
         later = self.client.request(
             "GET", f"/api/contacts/{after_delete.body['id']}/", token=self.access
